@@ -1,0 +1,1 @@
+"""Trainscope's headless training core: data, config, model, training, evaluation, run store."""
