@@ -1,0 +1,1 @@
+"""Trainscope's Streamlit dashboard: pages, session state, caching and plotly charts."""

@@ -1,0 +1,52 @@
+"""Session-state and widget keys, namespaced by page, in one place."""
+
+# Train page
+TRAIN_RUN_ID = "train.run_id"  # the run this browser session started (or reopened)
+TRAIN_DATASET = "train.dataset"
+TRAIN_SAMPLES = "train.n_samples"
+TRAIN_FEATURES = "train.n_features"
+TRAIN_INFORMATIVE = "train.n_informative"
+TRAIN_CLASS_SEP = "train.class_sep"
+TRAIN_NOISE = "train.flip_y"
+TRAIN_DATA_SEED = "train.data_seed"
+TRAIN_SIZE = "train.train_size"
+TRAIN_LAYERS = "train.layers"
+TRAIN_UNITS = "train.units_{}"  # one per hidden layer
+TRAIN_DROPOUT = "train.dropout"
+TRAIN_ACTIVATION = "train.activation"
+TRAIN_OPTIMIZER = "train.optimizer"
+TRAIN_LEARNING_RATE = "train.learning_rate"
+TRAIN_BATCH = "train.batch_size"
+TRAIN_EPOCHS = "train.epochs"
+TRAIN_EARLY_STOP = "train.early_stopping"
+TRAIN_PATIENCE = "train.patience"
+TRAIN_SEED = "train.seed"
+TRAIN_BUTTON = "train.start"
+TRAIN_STOP = "train.stop"
+TRAIN_NEW = "train.new"
+
+# Results (shared by Train and Runs); prefixed by the caller
+RESULTS_NORMALIZE = "{}.normalize"
+
+# Runs page
+RUNS_TABLE = "runs.table"
+RUNS_SELECTED = "runs.selected"
+RUNS_DELETE = "runs.delete"
+RUNS_CONFIRM = "runs.confirm_delete"
+
+# Compare page
+COMPARE_RUNS = "compare.runs"
+COMPARE_SETTING = "compare.setting"
+
+_BUTTONS = {TRAIN_BUTTON, TRAIN_STOP, TRAIN_NEW, RUNS_DELETE}
+
+
+def keep_widget_values(session_state) -> None:
+    """Streamlit forgets a widget's value when its page is not shown; re-storing keeps it.
+
+    Called once per script run from app.py so the Train page's sliders survive a visit
+    to another page.
+    """
+    for key in list(session_state.keys()):
+        if isinstance(key, str) and key.startswith("train.") and key not in _BUTTONS:
+            session_state[key] = session_state[key]
