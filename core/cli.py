@@ -10,6 +10,7 @@ from pathlib import Path
 from core.config import DATASETS, ACTIVATIONS, OPTIMIZERS, DataConfig, ModelConfig, RunConfig, TrainingConfig
 from core.errors import ConfigError, TrainscopeError
 from core.store import RunStore
+from core.summary import training_story
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
@@ -151,6 +152,8 @@ def command_train(args, store: RunStore) -> int:
             f"test loss {summary['test_loss']:.4f}, best epoch {summary['best_epoch']} of {summary['epochs_run']}"
             f"{' (stopped early)' if summary['stopped_early'] else ''}\nsaved in {summary['run_dir']}"
         )
+        print(training_story(store.load_run(summary["run_id"]).metrics, config.training.early_stopping,
+                             config.training.patience))
     return 0
 
 
@@ -166,7 +169,8 @@ def command_runs(args, store: RunStore) -> int:
         elif frame.empty:
             print(f"no runs in {store.root}")
         else:
-            print(frame.drop(columns=["activation", "batch_size"]).to_string(index=False, na_rep="-"))
+            shown = frame.drop(columns=["activation", "batch_size"]).astype(object)
+            print(shown.where(shown.notna(), "-").to_string(index=False))
         return 0
     if args.runs_command == "show":
         return _show_run(args, store)

@@ -33,20 +33,33 @@ RUNS_TABLE = "runs.table"
 RUNS_SELECTED = "runs.selected"
 RUNS_DELETE = "runs.delete"
 RUNS_CONFIRM = "runs.confirm_delete"
+RUNS_CANCEL = "runs.cancel_delete"
+RUNS_PENDING_DELETE = "runs.pending_delete"  # run id waiting for the "Yes, delete" click
+RUNS_TABLE_IDS = "runs.table_ids"  # run ids in table row order at the last render
+RUNS_NOTICE = "runs.notice"  # (kind, text) left by a button callback for the next render
+RUNS_REFRESH = "runs.refresh"
 
 # Compare page
 COMPARE_RUNS = "compare.runs"
 COMPARE_SETTING = "compare.setting"
+COMPARE_LOSS_CHART = "compare.chart.loss"
+COMPARE_ACCURACY_CHART = "compare.chart.accuracy"
+COMPARE_SETTING_CHART = "compare.chart.setting"
+COMPARE_TABLE = "compare.table"
 
-_BUTTONS = {TRAIN_BUTTON, TRAIN_STOP, TRAIN_NEW, RUNS_DELETE}
+TRAIN_CONTROLS = (
+    TRAIN_DATASET, TRAIN_SAMPLES, TRAIN_FEATURES, TRAIN_INFORMATIVE, TRAIN_CLASS_SEP, TRAIN_NOISE,
+    TRAIN_DATA_SEED, TRAIN_SIZE, TRAIN_LAYERS, TRAIN_DROPOUT, TRAIN_ACTIVATION, TRAIN_OPTIMIZER,
+    TRAIN_LEARNING_RATE, TRAIN_BATCH, TRAIN_EPOCHS, TRAIN_EARLY_STOP, TRAIN_PATIENCE, TRAIN_SEED,
+) + tuple(TRAIN_UNITS.format(i) for i in range(5))
 
 
 def keep_widget_values(session_state) -> None:
     """Streamlit forgets a widget's value when its page is not shown; re-storing keeps it.
 
-    Called once per script run from app.py so the Train page's sliders survive a visit
+    Called once per script run from app.py so the Train page's controls survive a visit
     to another page.
     """
-    for key in list(session_state.keys()):
-        if isinstance(key, str) and key.startswith("train.") and key not in _BUTTONS:
+    for key in TRAIN_CONTROLS:
+        if key in session_state:
             session_state[key] = session_state[key]
