@@ -14,10 +14,10 @@ from core.config import RunConfig, check_against_data
 from core.data import Dataset, load_dataset
 from core.errors import TrainscopeError
 from core.evaluate import Evaluation, evaluate_model
-from core.model import build_model
+from core.model import build_model, training_step_flops
 from core.preprocess import preprocessing_spec
 from core.store import RunStore, now_iso
-from core.train import TrainingResult, seed_everything, train_model
+from core.train import TrainingResult, configure_threads, seed_everything, train_model
 
 MISCLASSIFIED_KEPT = 64
 EXAMPLES_KEPT = 5
@@ -66,6 +66,7 @@ def run_experiment(
 
 
 def _fit_and_evaluate(config: RunConfig, dataset: Dataset, on_epoch, should_stop):
+    configure_threads(training_step_flops(config.model, dataset.input_dim, dataset.num_classes, config.training.batch_size))
     import keras
 
     keras.backend.clear_session()

@@ -14,8 +14,11 @@ def training_story(metrics: dict, early_stopping: bool, patience: int) -> str:
     if not early_stopping:
         return (f"Early stopping was off, so training ran all {ran} epochs and kept the last one "
                 f"(validation loss was lowest at epoch {best}).")
-    return (f"Validation loss was still improving: it was lowest at epoch {best} of {ran}, "
-            f"and the model keeps epoch {kept}. More epochs might help.")
+    if best == ran:
+        return (f"Validation loss was still improving at the last epoch ({ran}), so the model keeps epoch {ran}; "
+                f"more epochs might help.")
+    return (f"Training ran all {ran} epochs; validation loss was lowest at epoch {best}, "
+            f"so the model keeps epoch {kept}.")
 
 
 def accuracy_story(metrics: dict) -> str:
