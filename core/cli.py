@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     subset.add_argument("--train", type=int, default=8000, help="images for training (default 8000)")
     subset.add_argument("--test", type=int, default=2000, help="images for testing (default 2000)")
     worker = commands.add_parser("worker", help=argparse.SUPPRESS)
-    worker.add_argument("run_id")
+    worker.add_argument("run_id", nargs="?")
+    worker.add_argument("--wait", action="store_true", help="import TensorFlow, then take a run id from stdin")
     return parser
 
 
@@ -226,8 +227,10 @@ def command_make_mnist_folder(args, store: RunStore) -> int:
 
 
 def command_worker(args, store: RunStore) -> int:
-    from core.worker import run_worker
+    from core.worker import run_worker, wait_for_run
 
+    if args.wait:
+        return wait_for_run(store)
     run_worker(store, args.run_id)
     return 0
 

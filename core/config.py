@@ -92,6 +92,15 @@ class DataConfig:
     def is_image(self) -> bool:
         return self.dataset in IMAGE_DATASETS
 
+    @property
+    def input_dim(self) -> int:
+        """Features per sample the model will see, known before loading the data."""
+        return {"synthetic": self.n_features, "digits": 64}.get(self.dataset, 28 * 28)
+
+    @property
+    def num_classes(self) -> int:
+        return 2 if self.dataset == "synthetic" else 10
+
 
 @dataclass(frozen=True)
 class ModelConfig:

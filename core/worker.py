@@ -1,37 +1,120 @@
 """Runs outside the caller: one worker process per run, handed off through the run folder.
 
 The hand-off is small on purpose: the caller writes the config into a new run folder
-and starts `python -m core worker RUN_ID`; the worker appends epochs and the final
-state there; a STOP marker in the folder asks it to end after the current epoch.
-Another engine (a pool, a cluster) only has to honour the same folder contract.
+and a worker process trains it, appending epochs and the final state there; a STOP
+marker in the folder asks it to end after the current epoch. Another engine (a cluster
+queue) only has to honour the same folder contract.
+
+`WorkerPool` keeps one spare worker with TensorFlow already imported, so a run started
+from the dashboard shows its first epoch in about a second instead of after the import.
 """
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from core.config import RunConfig
+from core.model import training_step_flops
 from core.store import RunStore, write_bytes_atomic
+from core.train import SINGLE_THREAD_FLOPS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_background_run(config: RunConfig, store: RunStore) -> str:
-    """Create the run, start its worker process and return the run id at once."""
-    run_id = store.create_run(config)
-    path = store.run_path(run_id)
+def _spawn(store: RunStore, worker_args: list[str], log_path: Path | None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with open(path / "worker.log", "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "core", "--runs-dir", str(store.root.resolve()), "worker", run_id],
-            cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "core", "--runs-dir", str(store.root.resolve()), "worker", *worker_args],
+            cwd=PROJECT_ROOT, env=env, stdin=subprocess.PIPE if not log_path else subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    write_bytes_atomic(path / "worker.pid", str(process.pid).encode())
+    finally:
+        if log_path:
+            log.close()
+
+
+def _record_pid(store: RunStore, run_id: str, pid: int) -> None:
+    write_bytes_atomic(store.run_path(run_id) / "worker.pid", str(pid).encode())
+
+
+def start_background_run(config: RunConfig, store: RunStore) -> str:
+    """Create the run, start a fresh worker process for it and return the run id at once."""
+    run_id = store.create_run(config)
+    process = _spawn(store, [run_id], store.run_path(run_id) / "worker.log")
+    _record_pid(store, run_id, process.pid)
     return run_id
+
+
+class WorkerPool:
+    """Starts runs on a pre-warmed spare worker (one run per process, as before).
+
+    Shared by all sessions of one server, hence the lock; it holds process handles only,
+    never a model. A spare that died is simply replaced.
+    """
+
+    def __init__(self, store: RunStore):
+        self.store = store
+        self._lock = threading.Lock()
+        self._spare: subprocess.Popen | None = None
+        self._handed: list[subprocess.Popen] = []
+
+    def start_run(self, config: RunConfig) -> str:
+        run_id = self.store.create_run(config)
+        with self._lock:
+            self._handed = [p for p in self._handed if p.poll() is None]  # reap finished workers
+            process = self._hand_to_spare(run_id) if self._suits_spare(config) else None
+            if process is None:
+                process = _spawn(self.store, [run_id], self.store.run_path(run_id) / "worker.log")
+            self._handed.append(process)
+            self._spare = _spawn(self.store, ["--wait"], None)
+        _record_pid(self.store, run_id, process.pid)
+        return run_id
+
+    def warm_up(self) -> None:
+        """Start a spare now, so even the first run starts fast."""
+        with self._lock:
+            if self._spare is None or self._spare.poll() is not None:
+                self._spare = _spawn(self.store, ["--wait"], None)
+
+    def _suits_spare(self, config: RunConfig) -> bool:
+        """The spare runs TensorFlow on one thread; large steps get a fresh multi-threaded worker."""
+        data = config.data
+        flops = training_step_flops(config.model, data.input_dim, data.num_classes, config.training.batch_size)
+        return flops < SINGLE_THREAD_FLOPS
+
+    def _hand_to_spare(self, run_id: str) -> subprocess.Popen | None:
+        spare, self._spare = self._spare, None
+        if spare is None or spare.poll() is not None:
+            return None
+        try:
+            spare.stdin.write(f"{run_id}\n".encode())
+            spare.stdin.close()
+        except OSError:
+            return None
+        return spare
+
+
+def wait_for_run(store: RunStore) -> int:
+    """The spare's side: import TensorFlow, then train the run id that arrives on stdin."""
+    from core.train import configure_threads
+
+    configure_threads(0)
+    import keras  # noqa: F401  (the slow import, done before any run is waiting)
+
+    line = sys.stdin.readline().strip()
+    if not line:
+        return 0  # the server went away before handing over a run
+    log = open(store.run_path(line) / "worker.log", "ab")
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    run_worker(store, line)
+    return 0
 
 
 def run_worker(store: RunStore, run_id: str) -> dict:

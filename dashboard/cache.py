@@ -11,6 +11,7 @@ from core.config import DataConfig
 from core.data import Dataset, load_dataset
 from core.errors import DataUnavailableError, TrainscopeError
 from core.store import RunStore
+from core.worker import WorkerPool
 
 PREVIEW_POINTS = 600
 PREVIEW_IMAGES = 20
@@ -19,6 +20,14 @@ PREVIEW_IMAGES = 20
 def get_store() -> RunStore:
     """The runs directory ($TRAINSCOPE_RUNS_DIR or ./runs); cheap, so not cached."""
     return RunStore()
+
+
+@st.cache_resource(show_spinner=False)
+def get_worker_pool(runs_dir: str) -> WorkerPool:
+    """One pool per server and runs directory: process handles only, never a model."""
+    pool = WorkerPool(RunStore(runs_dir))
+    pool.warm_up()
+    return pool
 
 
 FAILURE_SECONDS = 120

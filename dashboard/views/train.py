@@ -6,9 +6,8 @@ import streamlit as st
 from core.config import ACTIVATIONS, BOUNDS, DATASETS, OPTIMIZERS, DataConfig, ModelConfig, RunConfig, TrainingConfig, check_against_data
 from core.data import DATASET_LABELS, describe_dataset
 from core.errors import RunNotFoundError, TrainscopeError
-from core.worker import start_background_run
 from dashboard import charts, state
-from dashboard.cache import get_dataset, get_projection, get_sample_images, get_store
+from dashboard.cache import get_dataset, get_projection, get_sample_images, get_store, get_worker_pool
 from dashboard.views.results import render_curves, render_run_results
 
 DEFAULTS = RunConfig()
@@ -148,7 +147,7 @@ def start_run(store) -> None:
     try:
         config = config_from_widgets()
         check_against_data(config, len(get_dataset(config.data).y_train))
-        run_id = start_background_run(config, store)
+        run_id = get_worker_pool(str(store.root)).start_run(config)
     except TrainscopeError as exc:
         st.error(f"Cannot start training: {exc}")
         return
@@ -207,6 +206,7 @@ def render_page() -> None:
     for key, value in widget_defaults().items():
         st.session_state.setdefault(key, value)
     store = get_store()
+    get_worker_pool(str(store.root))  # a warm worker waits before anyone presses Train
     run_id = current_run_id()
     active = bool(run_id) and _is_active(store, run_id)
     with st.sidebar:
