@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_id")
     export.add_argument("--output", type=Path, help="zip file to write (default trainscope-RUN_ID.zip)")
     predict = commands.add_parser("predict", help="predict with a recorded run's model")
-    predict.add_argument("--run", required=True, dest="run_id")
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", dest="run_id", help="a run in the runs directory")
+    source.add_argument("--bundle", type=Path, help="a bundle .zip (its pickles are never loaded)")
     predict.add_argument("--input", required=True, type=Path, help="a .csv or .npy file, one sample per row")
     predict.add_argument("--json", action="store_true")
     subset = commands.add_parser("make-mnist-folder", help="build a four-file MNIST folder from slices of another")
@@ -116,6 +118,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if args.seed is not None:
         base["data"]["seed"] = base["training"]["seed"] = args.seed
     return RunConfig.from_dict(base)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise TrainscopeError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _read_text(path: Path) -> str:
@@ -211,9 +220,12 @@ def _show_run(args, store: RunStore) -> int:
 
 
 def command_predict(args, store: RunStore) -> int:
-    from core.predict import predict_with_run
+    from core.predict import predict_with_bundle, predict_with_run
 
-    frame = predict_with_run(store, args.run_id, args.input)
+    if args.bundle:
+        frame = predict_with_bundle(_read_bytes(args.bundle), args.input)
+    else:
+        frame = predict_with_run(store, args.run_id, args.input)
     print(frame.to_json(orient="records") if args.json else frame.to_csv(index_label="sample", float_format="%.6f"), end="")
     return 0
 

@@ -142,7 +142,7 @@ def train_model(
     )
     if monitor.diverged:
         raise TrainingDivergedError(
-            f"training diverged: {monitor.diverged}; try a smaller learning rate "
-            f"(now {config.learning_rate:g})"
+            f"training went numerically wrong: {monitor.diverged}, so the model is useless. "
+            f"The learning rate ({config.learning_rate:g}) is probably too large: try a smaller learning rate"
         )
     return monitor.result

@@ -16,6 +16,7 @@ pages = [
     st.Page("views/train.py", title="Train", icon=":material/model_training:", default=True),
     st.Page("views/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
     st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+    st.Page("views/predict.py", title="Predict", icon=":material/online_prediction:", url_path="predict"),
 ]
 state.keep_widget_values(st.session_state)
 st.navigation(pages).run()

@@ -45,7 +45,6 @@ COMPARE_SETTING = "compare.setting"
 COMPARE_LOSS_CHART = "compare.chart.loss"
 COMPARE_ACCURACY_CHART = "compare.chart.accuracy"
 COMPARE_SETTING_CHART = "compare.chart.setting"
-COMPARE_TABLE = "compare.table"
 
 TRAIN_CONTROLS = (
     TRAIN_DATASET, TRAIN_SAMPLES, TRAIN_FEATURES, TRAIN_INFORMATIVE, TRAIN_CLASS_SEP, TRAIN_NOISE,
@@ -63,3 +62,11 @@ def keep_widget_values(session_state) -> None:
     for key in TRAIN_CONTROLS:
         if key in session_state:
             session_state[key] = session_state[key]
+
+# Predict page
+PREDICT_SOURCE = "predict.source"
+PREDICT_RUN = "predict.run"
+PREDICT_BUNDLE = "predict.bundle"
+PREDICT_INPUT = "predict.input"
+PREDICT_TABLE = "predict.table"
+PREDICT_DOWNLOAD = "predict.download"

@@ -1,0 +1,207 @@
+"""Trainscope's benchmark: training speed against plain Keras, live-progress cost, app
+responsiveness, memory, scale and the machine's ceiling, measured side by side.
+
+    python -m benchmarks.run [--seeds 3] [--quick] [--output benchmarks/results/latest.json]
+
+Each training measurement runs in its own process, reference and Trainscope alternating
+seed by seed so machine noise hits both alike. Prints a table of ratios and writes JSON.
+MNIST data: $MNIST_DIR (full data) if set, else a 8,000/2,000 folder built from
+$MNIST_T10K_DIR. Fashion-MNIST: Debian's dataset-fashion-mnist, if installed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {
+    "epoch_ratio": 0.35, "fit_ratio": 0.5, "accuracy_gap_points": 0.5, "hook_overhead": 0.05,
+    "slider_rerun_s": 0.3, "first_epoch_s": 2.0, "cold_start_s": 5.0, "memory_growth_mb": 150,
+}
+
+
+def _python(module: str, *args: str, env: dict | None = None, timeout: int = 1800) -> dict:
+    result = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+                            timeout=timeout, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
+    if result.returncode:
+        raise RuntimeError(f"{module} {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def mnist_dir() -> str | None:
+    if os.environ.get("MNIST_DIR"):
+        return os.environ["MNIST_DIR"]
+    source = os.environ.get("MNIST_T10K_DIR")
+    if not source:
+        return None
+    from core.idx import write_mnist_subset
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-mnist-"))
+    write_mnist_subset(source, folder, 8000, 2000)
+    return str(folder)
+
+
+def steady(epoch_seconds: list[float]) -> float:
+    """Median epoch time without the first epoch (tracing and warm-up)."""
+    return statistics.median(epoch_seconds[1:] or epoch_seconds)
+
+
+def compare_training(setup: str, seeds: int, env: dict) -> dict:
+    runs = {"reference": [], "core": [], "core-live": []}
+    for seed in range(1, seeds + 1):
+        order = ["reference", "core", "core-live"] if seed % 2 else ["core-live", "core", "reference"]
+        for impl in order:
+            runs[impl].append(_python("benchmarks.train_bench", "--impl", impl, "--setup", setup, "--seed", str(seed), env=env))
+    summary = {}
+    for impl, results in runs.items():
+        summary[impl] = {
+            "epoch_s": statistics.median(steady(r["epoch_seconds"]) for r in results),
+            "fit_s": statistics.median(r["fit_seconds"] for r in results),
+            "accuracy": statistics.mean(r["test_accuracy"] for r in results),
+            "n_train": results[0]["n_train"],
+        }
+    ref, core, live = summary["reference"], summary["core"], summary["core-live"]
+    summary["epoch_ratio"] = core["epoch_s"] / ref["epoch_s"]
+    summary["fit_ratio"] = core["fit_s"] / ref["fit_s"]
+    summary["accuracy_gap_points"] = 100 * (core["accuracy"] - ref["accuracy"])
+    summary["hook_overhead"] = live["epoch_s"] / core["epoch_s"] - 1
+    return summary
+
+
+def matmul_ceiling() -> float:
+    """GFLOP/s of a plain float32 matrix multiply about the size of the MLP's first layer."""
+    import numpy as np
+
+    a = np.random.default_rng(0).random((4096, 784), dtype=np.float32)
+    b = np.random.default_rng(1).random((784, 128), dtype=np.float32)
+    a @ b
+    repeats, started = 50, time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * 4096 * 784 * 128 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def mlp_gflops(epoch_s: float, n_train: int, batch: int) -> float:
+    from core.config import ModelConfig
+    from core.model import training_step_flops
+
+    steps = -(-n_train // batch)
+    return training_step_flops(ModelConfig(hidden_units=(128, 64)), 784, 10, batch) * steps / epoch_s / 1e9
+
+
+def cold_start() -> dict:
+    """Seconds from `streamlit run` to a healthy server and to a usable Train page in Chromium."""
+    port = 8765
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
+                               "--server.address", "127.0.0.1", "--server.port", str(port),
+                               "--browser.gatherUsageStats", "false"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env={**os.environ, "TRAINSCOPE_RUNS_DIR": tempfile.mkdtemp()})
+    result = {}
+    try:
+        while time.perf_counter() - started < 60:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.1)
+        result["healthy_s"] = time.perf_counter() - started
+        result["usable_s"] = _usable_in_browser(port, started)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return result
+
+
+def _usable_in_browser(port: int, started: float) -> float | None:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not Path("/usr/bin/chromium").exists():
+        return None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-dev-shm-usage"])
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.get_by_role("button", name="Train").wait_for(timeout=60_000)
+        page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for(timeout=60_000)
+        usable = time.perf_counter() - started
+        browser.close()
+    return usable
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=20, help="runs for the memory measurements")
+    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
+    args = parser.parse_args()
+    results = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0],
+                           "when": time.strftime("%Y-%m-%d %H:%M"), "load_before": os.getloadavg()[0]}}
+    env = {}
+    folder = mnist_dir()
+    results["synthetic"] = compare_training("synthetic", args.seeds, env)
+    if folder:
+        env["BENCH_MNIST_DIR"] = folder
+        results["mnist"] = compare_training("mnist", args.seeds, env)
+        results["mnist"]["data"] = "full MNIST" if os.environ.get("MNIST_DIR") else "8,000/2,000 from t10k"
+    results["app"] = _python("benchmarks.app_bench", "--runs", str(args.runs))
+    results["cold_start"] = cold_start()
+    results["core_memory"] = _python("benchmarks.memory_bench", "--runs", str(args.runs))
+    if Path("/usr/share/datasets/fashion-mnist").is_dir():
+        results["scale"] = _python("benchmarks.train_bench", "--impl", "core-live", "--setup", "fashion60k")
+    results["ceiling_gflops"] = matmul_ceiling()
+    if "mnist" in results:
+        results["mlp_gflops"] = mlp_gflops(results["mnist"]["core"]["epoch_s"], results["mnist"]["core"]["n_train"], 32)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2))
+    print_table(results, args.runs)
+    print(f"\nwrote {args.output}")
+
+
+def print_table(r: dict, runs: int) -> None:
+    rows = []
+    for setup in ("synthetic", "mnist"):
+        if setup in r:
+            s = r[setup]
+            rows += [
+                (f"{setup}: epoch time core / plain Keras", f"{s['epoch_ratio']:.2f}", f"<= {TARGETS['epoch_ratio']}",
+                 f"{s['core']['epoch_s']:.3f}s vs {s['reference']['epoch_s']:.3f}s"),
+                (f"{setup}: whole fit core / plain Keras", f"{s['fit_ratio']:.2f}", f"<= {TARGETS['fit_ratio']}", ""),
+                (f"{setup}: test accuracy core - plain (points)", f"{s['accuracy_gap_points']:+.2f}", "within 0.5",
+                 f"{s['core']['accuracy']:.4f} vs {s['reference']['accuracy']:.4f}"),
+                (f"{setup}: live progress overhead", f"{s['hook_overhead']:+.1%}", "<= 5%", ""),
+            ]
+    app = r["app"]
+    rows += [
+        ("slider rerun (median)", f"{app['slider_rerun_median_seconds']:.3f}s", "< 0.3s",
+         f"TensorFlow in server: {app['tensorflow_imported_by_server']}"),
+        ("Train -> first epoch shown (median)", f"{statistics.median(app['train_to_first_epoch_shown_seconds']):.2f}s", "<= 2s",
+         "+ up to 1s page poll in a browser"),
+        ("cold start: healthy / usable", f"{r['cold_start']['healthy_s']:.1f}s / {r['cold_start'].get('usable_s') or float('nan'):.1f}s", "usable <= 5s", ""),
+        (f"server RSS after 1 -> {runs} runs", f"{app['server_rss_after_1_mb']:.0f} -> {app[f'server_rss_after_{runs}_mb']:.0f} MB", "growth <= 150 MB", ""),
+        (f"core in one process after 1 -> {runs} runs", f"{r['core_memory']['rss_after_1_mb']:.0f} -> {r['core_memory'][f'rss_after_{runs}_mb']:.0f} MB", "growth <= 150 MB", ""),
+    ]
+    if "scale" in r:
+        s = r["scale"]
+        rows.append(("Fashion-MNIST 60k: epoch / load / peak RSS", f"{steady(s['epoch_seconds']):.1f}s / {s['load_seconds']:.1f}s / {s['peak_rss_mb']:.0f} MB", "", f"{s['n_train']} training images"))
+    if "mlp_gflops" in r:
+        rows.append(("MLP training GFLOP/s / matmul ceiling", f"{r['mlp_gflops']:.1f} / {r['ceiling_gflops']:.1f} = {r['mlp_gflops'] / r['ceiling_gflops']:.1%}", "", ""))
+    width = max(len(row[0]) for row in rows)
+    for name, value, target, note in rows:
+        print(f"{name:<{width}}  {value:>22}  {target:<16} {note}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Predict page: use a trained model on new samples, from this server's runs or an uploaded bundle."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from core.errors import TrainscopeError
+from core.predict import predict_with_bundle, predict_with_run
+from dashboard import state
+from dashboard.cache import get_store
+
+MAX_UPLOAD_MB = 50  # also server.maxUploadSize in .streamlit/config.toml
+SOURCES = ("A run on this server", "An uploaded bundle (.zip)")
+
+
+def _upload(label: str, types: list[str], key: str, help: str):
+    """An upload, refused with a message when it is larger than the limit."""
+    upload = st.file_uploader(label, type=types, key=key, help=help)
+    if upload is not None and upload.size > MAX_UPLOAD_MB * 2**20:
+        st.error(f"{upload.name} is {upload.size / 2**20:.0f} MB; files up to {MAX_UPLOAD_MB} MB are accepted.")
+        return None
+    return upload
+
+
+def _pick_run(store) -> str | None:
+    runs = store.list_runs()
+    runs = runs[runs["status"].isin(["completed", "stopped"])]
+    if runs.empty:
+        st.info("No finished run yet: train one on the Train page, or upload a bundle.")
+        return None
+    labels = {row.run_id: f"{row.run_id} · {row.dataset} · {row.layers} · {row.test_accuracy:.1%}" for row in runs.itertuples()}
+    return st.selectbox("Run", list(labels), format_func=labels.get, key=state.PREDICT_RUN,
+                        help="Whose model predicts: newest first.")
+
+
+def render_page() -> None:
+    st.title("Predict with a trained model")
+    st.caption("Give the model new samples as a CSV (one sample per row, an optional header row) or a .npy "
+               "array, with the same raw features it was trained on (for images: the pixel values, flattened).")
+    source = st.radio("Model", SOURCES, key=state.PREDICT_SOURCE, horizontal=True)
+    store = get_store()
+    if source == SOURCES[0]:
+        run_id, bundle = _pick_run(store), None
+    else:
+        run_id = None
+        bundle = _upload("Bundle", ["zip"], state.PREDICT_BUNDLE,
+                         "A bundle downloaded from Trainscope. Only its model (loaded in Keras' safe mode) and its "
+                         "plain-JSON preprocessing are read; its .joblib file is never opened.")
+    samples = _upload("Samples", ["csv", "npy"], state.PREDICT_INPUT, "A .csv or .npy file, one sample per row.")
+    if not samples or not (run_id or bundle):
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"samples{Path(samples.name).suffix.lower()}"
+        path.write_bytes(samples.getvalue())
+        try:
+            with st.spinner("Predicting..."):
+                frame = predict_with_run(store, run_id, path) if run_id else predict_with_bundle(bundle.getvalue(), path)
+        except TrainscopeError as exc:
+            st.error(f"Cannot predict: {exc}")
+            return
+    st.subheader(f"{len(frame):,} predictions")
+    st.dataframe(frame, key=state.PREDICT_TABLE, width="stretch")
+    st.download_button("Predictions (.csv)", frame.to_csv(index_label="sample").encode(), "predictions.csv", "text/csv",
+                       key=state.PREDICT_DOWNLOAD, on_click="ignore", icon=":material/download:")
+
+
+render_page()
