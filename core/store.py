@@ -197,7 +197,7 @@ class RunStore:
         path = self.run_path(run_id) / "history.jsonl"
         rows = []
         if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError:

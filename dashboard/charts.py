@@ -124,10 +124,12 @@ def history_figure(
     best_epoch: int | None = None,
     stopped_epoch: int | None = None,
     epochs_planned: int | None = None,
+    best_kept: bool = True,
 ) -> go.Figure:
     """Training and validation curve of one run, epoch by epoch (live or finished).
 
-    Marks the epoch whose weights were kept and, if later, where training stopped; with
+    Marks the best epoch (saying whether its weights were kept) and, if later, where
+    training stopped; with
     `epochs_planned` the x axis is fixed so a live curve grows without rescaling.
     """
     _check_metric(metric)
@@ -153,7 +155,7 @@ def history_figure(
     if best is not None:
         fig.add_vline(
             x=best, line=dict(color=BEST_COLOR, dash="dash", width=2),
-            annotation_text=f"best epoch {best:g} (kept)", annotation_position="top left",
+            annotation_text=f"best epoch {best:g}{' (kept)' if best_kept else ''}", annotation_position="top left",
             annotation_font_color=BEST_COLOR, annotation_bgcolor="rgba(255,255,255,0.8)",
         )
     if stopped is not None and stopped != best:

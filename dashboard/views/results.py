@@ -36,8 +36,9 @@ def render_curves(run: Run, key: str, live: bool = False) -> None:
     left, right = st.columns(2)
     for column, metric in ((left, "loss"), (right, "accuracy")):
         figure = charts.history_figure(
-            run.history, metric, best_epoch=None if live else metrics.get("kept_epoch"),
+            run.history, metric, best_epoch=None if live else metrics.get("best_epoch"),
             stopped_epoch=stopped, epochs_planned=planned,
+            best_kept=metrics.get("kept_epoch") == metrics.get("best_epoch"),
         )
         column.plotly_chart(figure, key=f"{key}.{metric}", width="stretch")
 
@@ -123,9 +124,9 @@ def _render_downloads(run: Run, key: str) -> None:
         ("History (.csv)", lambda: history_csv(run), f"{stem}-history.csv", "text/csv", "history"),
         ("Report (.csv)", lambda: report_csv(run), f"{stem}-report.csv", "text/csv", "report"),
     ]
-    columns = st.columns(len(files))
-    for column, (label, make, name, mime, slug) in zip(columns, files):
-        column.download_button(label, data=make, file_name=name, mime=mime, on_click="ignore",
+    row = st.container(horizontal=True)
+    for label, make, name, mime, slug in files:
+        row.download_button(label, data=make, file_name=name, mime=mime, on_click="ignore",
                                key=f"{key}.download.{slug}", icon=":material/download:")
     st.caption("The bundle holds the model, its preprocessing, a README and predict.py, which predicts on a "
                "CSV or .npy file without Trainscope installed.")

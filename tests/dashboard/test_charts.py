@@ -469,3 +469,11 @@ def test_inputs_are_not_mutated():
     runs = RUNS.copy()
     charts.setting_vs_accuracy_figure(runs, "optimizer")
     pd.testing.assert_frame_equal(runs, RUNS)
+
+
+def test_best_epoch_label_says_whether_it_was_kept():
+    history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [0.9, 0.5, 0.6], "val_loss": [0.8, 0.4, 0.7]})
+    kept = charts.history_figure(history, "loss", best_epoch=2)
+    not_kept = charts.history_figure(history, "loss", best_epoch=2, best_kept=False)
+    assert [a.text for a in kept.layout.annotations] == ["best epoch 2 (kept)"]
+    assert [a.text for a in not_kept.layout.annotations] == ["best epoch 2"]

@@ -160,3 +160,36 @@ def test_results_survive_a_page_switch(runs_dir):
     assert at.session_state[state.TRAIN_RUN_ID] == run_id
     assert at.slider(key=state.TRAIN_DROPOUT).value == 0.1
     assert at.metric[0].label == "Test accuracy"
+
+
+def test_exploding_training_is_reported_in_plain_words(runs_dir):
+    at = open_app()
+    at.slider(key=state.TRAIN_EPOCHS).set_value(5)
+    at.selectbox(key=state.TRAIN_OPTIMIZER).set_value("sgd")
+    at.select_slider(key=state.TRAIN_LEARNING_RATE).set_value(10.0).run()
+    at.button(key=state.TRAIN_BUTTON).click().run()
+    run_id = wait_until_finished(at, runs_dir)
+    assert not at.exception
+    assert RunStore(runs_dir).load_run(run_id).state == "failed"
+    message = at.error[0].value
+    assert message.startswith("Training failed: training went numerically wrong") and "smaller learning rate" in message
+
+
+def test_unwritable_runs_dir_is_refused_before_training(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("runs cannot live under a file")
+    monkeypatch.setenv("TRAINSCOPE_RUNS_DIR", str(blocker / "runs"))
+    st.cache_resource.clear()
+    at = open_app()
+    at.button(key=state.TRAIN_BUTTON).click().run()
+    assert not at.exception
+    assert at.error[0].value.startswith("Cannot start training: cannot save runs in")
+    assert blocker.read_text() == "runs cannot live under a file"
+
+
+def test_run_id_from_the_url_cannot_leave_the_runs_dir(runs_dir):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["run"] = "../../etc"
+    at.run()
+    assert not at.exception
+    assert any("no longer exists" in info.value for info in at.info)
