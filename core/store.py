@@ -245,7 +245,13 @@ class RunStore:
 
     def list_runs(self) -> pd.DataFrame:
         """One row per run, newest first; broken runs are rows with a problem, not errors."""
-        rows = [self._summary_row(self.load_run(run_id)) for run_id in self.run_ids()]
+        rows = []
+        for run_id in self.run_ids():
+            try:
+                rows.append(self._summary_row(self.load_run(run_id)))
+            except RunNotFoundError:
+                continue  # deleted while we were listing
+
         frame = pd.DataFrame(rows, columns=LIST_COLUMNS)
         frame["created"] = pd.to_datetime(frame["created"], format="%Y%m%d-%H%M%S", errors="coerce")
         return frame

@@ -10,10 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from core.config import DataConfig
-from core.errors import RunNotFoundError, TrainscopeError
+from core.errors import TrainscopeError
 from core.store import Run, RunStore
 from dashboard import charts, state
 from dashboard.cache import get_store
+from dashboard.views.results import list_runs_or_message, plain
 
 COMPARABLE_STATES = ("completed", "stopped")
 SKIP_REASONS = {
@@ -32,20 +33,6 @@ DIFFERS = "differs"
 def run_label(row: pd.Series) -> str:
     """e.g. '20261203-185131 · synthetic · 64-32 · 90.0%'."""
     return f"{row['run_id'][:15]} · {row['dataset']} · {row['layers']} · {row['test_accuracy']:.1%}"
-
-
-def _list_runs(store: RunStore) -> pd.DataFrame | None:
-    """Every run, newest first; a run deleted while listing is retried, not a crash."""
-    for _ in range(3):
-        try:
-            return store.list_runs()
-        except RunNotFoundError:
-            continue
-        except (TrainscopeError, OSError, ValueError) as exc:
-            st.error(f"The runs folder cannot be read: {str(exc)[:200]}")
-            return None
-    st.error("The runs folder keeps changing while it is read; try again in a moment.")
-    return None
 
 
 def comparable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -85,7 +72,7 @@ def load_runs(store: RunStore, run_ids: list[str]) -> list[Run]:
         try:
             run = store.load_run(run_id)
         except (TrainscopeError, OSError, ValueError) as exc:
-            st.warning(f"Run {run_id} is left out: {str(exc)[:200]}")
+            st.warning(f"Run {run_id} is left out: {plain(exc)}")
             continue
         if run.config and run.metrics:
             runs.append(run)
@@ -205,7 +192,7 @@ def render_compare_page() -> None:
     st.caption("Put finished runs side by side: their validation curves, their settings (differences "
                "highlighted) and their test results.")
     store = get_store()
-    frame = _list_runs(store)
+    frame = list_runs_or_message(store)
     if frame is None:
         return
     usable = comparable(frame)

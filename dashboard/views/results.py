@@ -5,24 +5,43 @@ run folder, so a rerun (a download click, a toggle) shows the same results again
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.bundle import export_bundle, history_csv, report_csv
-from core.store import Run
+from core.errors import TrainscopeError
+from core.store import Run, RunStore
 from core.summary import accuracy_story, training_story
 from dashboard import charts, state
 
 FAILED_HINT = "Nothing was saved for this run except its settings and the epochs it finished."
 
 
+def plain(text: object, limit: int = 200) -> str:
+    """Text from disk or the URL made safe for st.* markdown: no links, images or colours."""
+    text = str(text)
+    text = text if len(text) <= limit else text[:limit] + "…"
+    return re.sub(r"([\\`*_{}\[\]()<>#+!|~$:])", r"\\\1", text)
+
+
+def list_runs_or_message(store: RunStore) -> pd.DataFrame | None:
+    """Every run, newest first; an unreadable runs folder becomes a message, not a crash."""
+    try:
+        return store.list_runs()
+    except (TrainscopeError, OSError, ValueError) as exc:
+        st.error(f"The runs folder cannot be read: {plain(exc)}")
+        return None
+
+
 def render_status(run: Run) -> None:
     """One plain line for a run that did not complete."""
     if run.problem:
-        st.warning(f"This run's folder is damaged and cannot be shown in full: {run.problem}.")
+        st.warning(f"This run's folder is damaged and cannot be shown in full: {plain(run.problem)}.")
     elif run.state == "failed":
-        st.error(f"Training failed: {run.status.get('error') or 'unknown reason'}. {FAILED_HINT}")
+        st.error(f"Training failed: {plain(run.status.get('error') or 'unknown reason', 400)}. {FAILED_HINT}")
     elif run.state == "interrupted":
         st.warning(f"Training was interrupted after {len(run.history)} epochs (the training process ended). "
                    f"{FAILED_HINT}")

@@ -6,7 +6,6 @@ so a link to a run works; a click in the table and the URL are kept in step.
 """
 from __future__ import annotations
 
-import re
 
 import pandas as pd
 import streamlit as st
@@ -15,7 +14,7 @@ from core.errors import RunNotFoundError, TrainscopeError
 from core.store import RUN_ID_PATTERN, Run, RunStore
 from dashboard import state
 from dashboard.cache import get_store
-from dashboard.views.results import render_run_results
+from dashboard.views.results import list_runs_or_message, plain, render_run_results
 
 QUERY_PARAM = "run"
 TABLE_COLUMNS = [  # run_id is passed along (tests, selection) but not shown: Time names the run
@@ -29,13 +28,6 @@ SETTING_NAMES = {  # config field -> plain words (others: underscores become spa
     "train_size": "training images", "data_dir": "data folder", "hidden_units": "units per layer",
     "epochs": "epochs planned",
 }
-
-
-def plain(text: object, limit: int = 200) -> str:
-    """Text from disk or the URL made safe for st.* markdown: no links, images or colours."""
-    text = str(text)
-    text = text if len(text) <= limit else text[:limit] + "…"
-    return re.sub(r"([\\`*_{}\[\]()<>#+!|~$:])", r"\\\1", text)
 
 
 # --- selection: the table click, the URL and the run shown are kept in step ----------------
@@ -144,20 +136,6 @@ def render_delete(run: Run) -> None:
 # --- drawing ------------------------------------------------------------------------------
 
 
-def _list_runs(store: RunStore) -> pd.DataFrame | None:
-    """Every run, newest first; a run deleted while listing is retried, not a crash."""
-    for _ in range(3):
-        try:
-            return store.list_runs()
-        except RunNotFoundError:
-            continue
-        except (TrainscopeError, OSError, ValueError) as exc:
-            st.error(f"The runs folder cannot be read: {plain(exc)}")
-            return None
-    st.error("The runs folder keeps changing while it is read; try again in a moment.")
-    return None
-
-
 def render_table(frame: pd.DataFrame) -> None:
     """The sortable list; selecting a row reruns the page with that run shown."""
     column_config = {
@@ -248,7 +226,7 @@ def render_runs_page() -> None:
                "click a column title to sort.")
     render_notice()
     store = get_store()
-    frame = _list_runs(store)
+    frame = list_runs_or_message(store)
     if frame is None:
         return
     run, problem = _selected_run(store, frame["run_id"].tolist())
