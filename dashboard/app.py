@@ -9,8 +9,6 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import state  # noqa: E402
-
 st.set_page_config(page_title="Trainscope", page_icon=":material/monitoring:", layout="wide")
 pages = [
     st.Page("views/train.py", title="Train", icon=":material/model_training:", default=True),
@@ -18,5 +16,4 @@ pages = [
     st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("views/predict.py", title="Predict", icon=":material/online_prediction:", url_path="predict"),
 ]
-state.keep_widget_values(st.session_state)
 st.navigation(pages).run()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.config import DataConfig
 from core.data import Dataset, load_dataset
-from core.errors import DataUnavailableError, TrainscopeError
+from core.errors import TrainscopeError
 from core.store import RunStore
 from core.worker import WorkerPool
 
@@ -39,20 +39,20 @@ def _loaded_dataset(config: DataConfig) -> Dataset:
     return load_dataset(config)
 
 
-@st.cache_data(ttl=FAILURE_SECONDS, show_spinner="Loading the dataset...")
-def _load_failure(config: DataConfig) -> str | None:
+@st.cache_resource(ttl=FAILURE_SECONDS, show_spinner="Loading the dataset...")
+def _load_failure(config: DataConfig) -> TrainscopeError | None:
     """Why the data cannot be had, remembered for a while so reruns do not retry a download."""
     try:
         _loaded_dataset(config)
     except TrainscopeError as exc:
-        return str(exc)
+        return exc
     return None
 
 
 def get_dataset(config: DataConfig) -> Dataset:
     failure = _load_failure(config)
     if failure:
-        raise DataUnavailableError(failure)
+        raise failure
     return _loaded_dataset(config)
 
 

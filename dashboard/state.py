@@ -46,23 +46,6 @@ COMPARE_LOSS_CHART = "compare.chart.loss"
 COMPARE_ACCURACY_CHART = "compare.chart.accuracy"
 COMPARE_SETTING_CHART = "compare.chart.setting"
 
-TRAIN_CONTROLS = (
-    TRAIN_DATASET, TRAIN_SAMPLES, TRAIN_FEATURES, TRAIN_INFORMATIVE, TRAIN_CLASS_SEP, TRAIN_NOISE,
-    TRAIN_DATA_SEED, TRAIN_SIZE, TRAIN_LAYERS, TRAIN_DROPOUT, TRAIN_ACTIVATION, TRAIN_OPTIMIZER,
-    TRAIN_LEARNING_RATE, TRAIN_BATCH, TRAIN_EPOCHS, TRAIN_EARLY_STOP, TRAIN_PATIENCE, TRAIN_SEED,
-) + tuple(TRAIN_UNITS.format(i) for i in range(5))
-
-
-def keep_widget_values(session_state) -> None:
-    """Streamlit forgets a widget's value when its page is not shown; re-storing keeps it.
-
-    Called once per script run from app.py so the Train page's controls survive a visit
-    to another page.
-    """
-    for key in TRAIN_CONTROLS:
-        if key in session_state:
-            session_state[key] = session_state[key]
-
 # Predict page
 PREDICT_SOURCE = "predict.source"
 PREDICT_RUN = "predict.run"

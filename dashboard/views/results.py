@@ -56,7 +56,7 @@ def render_curves(run: Run, key: str, live: bool = False) -> None:
     for column, metric in ((left, "loss"), (right, "accuracy")):
         figure = charts.history_figure(
             run.history, metric, best_epoch=None if live else metrics.get("best_epoch"),
-            stopped_epoch=stopped, epochs_planned=planned,
+            stopped_epoch=stopped, epochs_planned=planned if live else None,
             best_kept=metrics.get("kept_epoch") == metrics.get("best_epoch"),
         )
         column.plotly_chart(figure, key=f"{key}.{metric}", width="stretch")

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.config import ACTIVATIONS, BOUNDS, DATASETS, OPTIMIZERS, DataConfig, ModelConfig, RunConfig, TrainingConfig, check_against_data
 from core.data import DATASET_LABELS, describe_dataset
-from core.errors import RunNotFoundError, TrainscopeError
+from core.errors import ConfigError, RunNotFoundError, TrainscopeError
 from dashboard import charts, state
 from dashboard.cache import get_dataset, get_projection, get_sample_images, get_store, get_worker_pool
 from dashboard.views.results import render_curves, render_run_results
@@ -16,6 +16,7 @@ BATCH_SIZES = (1, 4, 8, 12, 16, 32, 64, 128, 256, 512, 1024)
 TRAIN_SIZES = (500, 1000, 2000, 5000, 10000, 20000, 30000, 60000)
 DEFAULT_TRAIN_SIZE = 5000
 POLL_SECONDS = 1.0
+KEEP = {"persist_state": "session"}  # controls keep their values while another page is shown
 PROVIDE_DATA_HINT = ("To use it here, put the four MNIST IDX files (or keras' mnist.npz) in a folder and start "
                      "the app with MNIST_DIR=/that/folder (FASHION_MNIST_DIR for Fashion-MNIST), or run it "
                      "on a machine with internet access. The other datasets work offline.")
@@ -40,12 +41,12 @@ def widget_defaults() -> dict:
 
 def _int_slider(label: str, key: str, bound: str, help: str, **kwargs) -> int:
     low, high = BOUNDS[bound]
-    return st.slider(label, int(low), int(kwargs.pop("max_value", high)), key=key, help=help, **kwargs)
+    return st.slider(label, int(low), int(kwargs.pop("max_value", high)), key=key, help=help, **KEEP, **kwargs)
 
 
 def render_data_controls() -> str:
     dataset = st.selectbox("Dataset", DATASETS, format_func=DATASET_LABELS.get, key=state.TRAIN_DATASET,
-                           help="What the network learns to recognise.")
+                           help="What the network learns to recognise.", **KEEP)
     if dataset == "synthetic":
         _int_slider("Samples", state.TRAIN_SAMPLES, "n_samples", step=100,
                     help="How many points to generate (70% train, 15% validation, 15% test).")
@@ -56,15 +57,15 @@ def render_data_controls() -> str:
         _int_slider("Useful features", state.TRAIN_INFORMATIVE, "n_informative", max_value=features,
                     help="How many of the features actually say something about the class; the rest are noise or copies.")
         st.slider("Class separation", *BOUNDS["class_sep"], step=0.1, key=state.TRAIN_CLASS_SEP,
-                  help="How far apart the two groups are: larger is easier.")
+                  help="How far apart the two groups are: larger is easier.", **KEEP)
         st.slider("Label noise", *BOUNDS["flip_y"], step=0.01, key=state.TRAIN_NOISE,
-                  help="Share of points given a random label on purpose: no model can get those right.")
+                  help="Share of points given a random label on purpose: no model can get those right.", **KEEP)
         _int_slider("Data seed", state.TRAIN_DATA_SEED, "seed", max_value=9999,
                     help="Same seed, same points. Change it to draw a new dataset.")
     elif dataset != "digits":
         st.select_slider("Training images", TRAIN_SIZES, key=state.TRAIN_SIZE,
                          help="How many of the official training images to use (a fifth of them for validation). "
-                              "Fewer trains faster; more is more accurate.")
+                              "Fewer trains faster; more is more accurate.", **KEEP)
     return dataset
 
 
@@ -76,22 +77,22 @@ def render_model_controls() -> None:
                     max_value=512, help="More neurons can learn more complicated patterns, and overfit more easily.")
     st.slider("Dropout", *BOUNDS["dropout"], step=0.05, key=state.TRAIN_DROPOUT,
               help="Share of neurons switched off at random at each training step, so the network cannot rely on "
-                   "any single one. Fights overfitting.")
+                   "any single one. Fights overfitting.", **KEEP)
     st.selectbox("Activation", ACTIVATIONS, key=state.TRAIN_ACTIVATION,
-                 help="The bend each neuron applies to its input; relu is the usual choice.")
+                 help="The bend each neuron applies to its input; relu is the usual choice.", **KEEP)
 
 
 def render_training_controls() -> None:
     st.selectbox("Optimizer", OPTIMIZERS, key=state.TRAIN_OPTIMIZER,
-                 help="The rule that adjusts the weights after each batch; adam is a safe default.")
+                 help="The rule that adjusts the weights after each batch; adam is a safe default.", **KEEP)
     st.select_slider("Learning rate", LEARNING_RATES, key=state.TRAIN_LEARNING_RATE,
-                     help="How big each adjustment step is. Too small learns slowly; too large jumps around or blows up.")
+                     help="How big each adjustment step is. Too small learns slowly; too large jumps around or blows up.", **KEEP)
     st.select_slider("Batch size", BATCH_SIZES, key=state.TRAIN_BATCH,
-                     help="How many examples the network looks at before each adjustment.")
+                     help="How many examples the network looks at before each adjustment.", **KEEP)
     _int_slider("Epochs", state.TRAIN_EPOCHS, "epochs", max_value=200,
                 help="How many times the network goes through the whole training set (at most).")
     early = st.toggle("Early stopping", key=state.TRAIN_EARLY_STOP,
-                      help="Stop when the validation loss stops improving, and keep the best epoch's weights.")
+                      help="Stop when the validation loss stops improving, and keep the best epoch's weights.", **KEEP)
     _int_slider("Patience", state.TRAIN_PATIENCE, "patience", max_value=50, disabled=not early,
                 help="How many epochs without improvement to wait before stopping.")
     _int_slider("Seed", state.TRAIN_SEED, "seed", max_value=9999,
@@ -125,6 +126,11 @@ def render_preview(data_config: DataConfig) -> bool:
     st.caption(describe_dataset(data_config.dataset))
     try:
         dataset = get_dataset(data_config)
+    except ConfigError as exc:
+        st.warning(f"These data settings do not fit the data: {exc}")
+        if exc.field == "train_size":
+            st.caption("Lower 'Training images' in the sidebar.")
+        return False
     except TrainscopeError as exc:
         st.warning(f"{DATASET_LABELS[data_config.dataset]} cannot be loaded here: {exc}")
         st.caption(PROVIDE_DATA_HINT)
@@ -153,6 +159,7 @@ def start_run(store) -> None:
         return
     st.session_state[state.TRAIN_RUN_ID] = run_id
     st.query_params["run"] = run_id
+    st.rerun()  # redraw with the Train button disabled and the live view running
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -167,7 +174,7 @@ def render_live(run_id: str) -> None:
     if not run.is_active:
         st.rerun()
     done, planned = len(run.history), run.status.get("epochs_planned") or 1
-    seconds = run.history["seconds"].mean() if done else None
+    seconds = seconds_per_epoch(run.history)
     left = f" · about {seconds * (planned - done):.0f} s left at most" if seconds else ""
     text = f"Epoch {done} of {planned}{left}" if done else "Starting: loading the data and TensorFlow..."
     st.progress(min(done / planned, 1.0), text=text)
@@ -178,6 +185,12 @@ def render_live(run_id: str) -> None:
         store.request_stop(run_id)
         st.rerun(scope="fragment")
     render_curves(run, key=f"live.{run_id}", live=True)
+
+
+def seconds_per_epoch(history) -> float | None:
+    """Typical epoch time; the first epoch (TensorFlow warming up) is left out once others exist."""
+    seconds = history["seconds"].dropna()
+    return float(seconds.iloc[1:].median() if len(seconds) > 1 else seconds.median()) if len(seconds) else None
 
 
 def current_run_id() -> str | None:
@@ -220,7 +233,6 @@ def render_page() -> None:
     if st.button("Train", type="primary", key=state.TRAIN_BUTTON, icon=":material/play_arrow:", disabled=active or not data_ok,
                  help="Start training with the settings on the left. Moving a slider never retrains by itself."):
         start_run(store)
-        run_id = st.session_state.get(state.TRAIN_RUN_ID)
     if active:
         st.caption("A run is training; stop it or wait for it to finish before starting another.")
     if run_id:
