@@ -100,13 +100,25 @@ class WorkerPool:
         return spare
 
 
-def wait_for_run(store: RunStore) -> int:
-    """The spare's side: import TensorFlow, then train the run id that arrives on stdin."""
+def _warm_up() -> None:
+    """Pay TensorFlow's one-time costs (import, runtime start, first trace) before a run waits."""
+    import numpy as np
+
+    from core.config import ModelConfig, TrainingConfig
+    from core.experiment import run_experiment  # noqa: F401  (imports the rest of core)
+    from core.model import build_model
     from core.train import configure_threads
 
     configure_threads(0)
-    import keras  # noqa: F401  (the slow import, done before any run is waiting)
+    x, y = np.zeros((64, 4), np.float32), np.zeros(64, np.int64)
+    model = build_model(ModelConfig(hidden_units=(4,)), TrainingConfig(), input_dim=4, num_classes=2)
+    model.fit(x, y, batch_size=16, epochs=1, validation_data=(x, y), verbose=0)
+    model.predict(x, verbose=0)
 
+
+def wait_for_run(store: RunStore) -> int:
+    """The spare's side: import TensorFlow, then train the run id that arrives on stdin."""
+    _warm_up()
     line = sys.stdin.readline().strip()
     if not line:
         return 0  # the server went away before handing over a run
