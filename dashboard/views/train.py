@@ -164,7 +164,7 @@ def start_run(store) -> None:
 
 @st.fragment(run_every=POLL_SECONDS)
 def render_live(run_id: str) -> None:
-    """Redrawn every second from the run folder; a full rerun shows the results at the end."""
+    """Redrawn on a timer from the run folder; a full rerun shows the results at the end."""
     store = get_store()
     try:
         run = store.load_run(run_id)
@@ -229,7 +229,7 @@ def render_page() -> None:
         with st.expander("Training", expanded=True):
             render_training_controls()
     st.title("Train a neural network")
-    data_ok = render_preview(_data_config_or_none(dataset))
+    data_ok = render_preview(_preview_data_config(dataset))
     if st.button("Train", type="primary", key=state.TRAIN_BUTTON, icon=":material/play_arrow:", disabled=active or not data_ok,
                  help="Start training with the settings on the left. Moving a slider never retrains by itself."):
         start_run(store)
@@ -239,7 +239,8 @@ def render_page() -> None:
         render_run_area(store, run_id)
 
 
-def _data_config_or_none(dataset: str) -> DataConfig:
+def _preview_data_config(dataset: str) -> DataConfig:
+    """The data the controls describe (sliders cannot make it invalid; the fallback is a guard)."""
     try:
         return config_from_widgets().data
     except TrainscopeError:

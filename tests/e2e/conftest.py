@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SERVERS, browser_skip_reason, start_server, sync_playwright
+from e2e_support import (
+    CHROMIUM, CHROMIUM_ARGS, SERVERS, browser_skip_reason, close_session, new_session, start_server, stop_all_active_runs,
+    sync_playwright,
+)
 
 
 @pytest.fixture(scope="session")
@@ -28,21 +31,11 @@ def browser():
 @pytest.fixture
 def page(browser, request):
     """A fresh browser session (own Streamlit session) at 1400x1000; a screenshot if the test fails."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
+    page = new_session(browser)
     yield page
     report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        try:
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failure.png"), full_page=True)
-        except Exception as exc:  # a failed screenshot must not hide the real failure
-            print(f"failure screenshot not taken: {exc}")
-    context.close()
-    for server in list(SERVERS):
-        still_running = server.stop_active_runs()
-        assert not still_running, f"runs still training 60 s after a stop request: {still_running}"
+    close_session(page, failed=report is not None and report.failed, name=request.node.name)
+    stop_all_active_runs()
 
 
 @pytest.hookimpl(hookwrapper=True)

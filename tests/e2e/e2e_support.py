@@ -5,7 +5,9 @@ skipped with a reason when that binary or the playwright package is missing.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -27,9 +29,9 @@ HEALTH_TIMEOUT = 60.0
 LOG_TAIL_LINES = 60
 
 try:  # the tests skip (not error) without playwright
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Error as PlaywrightError, expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
+    PlaywrightError, expect, sync_playwright = Exception, None, None
 
 
 def browser_skip_reason() -> str | None:
@@ -140,3 +142,154 @@ def start_server(tmp_path_factory, name: str, extra_env: dict[str, str] | None =
         server.stop()
         raise
     return server
+
+
+# --- browser sessions ---------------------------------------------------------------------
+
+def new_session(browser):
+    """A fresh browser context (its own Streamlit session) at 1400x1000; returns its page."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(30_000)
+    return context.new_page()
+
+
+def close_session(page, failed: bool, name: str) -> None:
+    """Close the page's context, after a screenshot (ARTIFACTS/<name>-failure.png) if the test failed."""
+    if failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{name}-failure.png"), full_page=True)
+        except Exception as exc:  # a failed screenshot must not hide the real failure
+            print(f"failure screenshot not taken: {exc}")
+    page.context.close()
+
+
+def stop_all_active_runs() -> None:
+    """No test leaves a run training: stop every active run of every server started here."""
+    for server in list(SERVERS):
+        still_running = server.stop_active_runs()
+        assert not still_running, f"runs still training 60 s after a stop request: {still_running}"
+
+
+# --- driving the app in a page ------------------------------------------------------------
+
+FIRST_RENDER_MS = 60_000
+TRAINING_MS = 180_000
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+DRAWN_CHART = '[data-testid="stPlotlyChart"] .main-svg'
+RUN_HEADING = re.compile(r"Run (\d{8}-\d{6}-[0-9a-f]{6})")
+PROGRESS = re.compile(r"Epoch (\d+) of (\d+)")
+
+
+def key_css(key: str) -> str:
+    """The CSS class Streamlit gives a keyed element: `train.epochs` -> `.st-key-train-epochs`."""
+    return ".st-key-" + re.sub(r"[^\w-]", "-", key)
+
+
+def wait_idle(page, settle_ms: int = 400, timeout: int = 60_000) -> None:
+    """Let a just-triggered rerun start, then wait until the script is not running."""
+    page.wait_for_timeout(settle_ms)
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def open_app(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector(DRAWN_CHART, timeout=FIRST_RENDER_MS)  # the data preview
+    wait_idle(page)
+
+
+def slider_input(page, key: str):
+    return page.locator(f"{key_css(key)} input[type=range]")
+
+
+def slider_value(page, key: str) -> str:
+    return slider_input(page, key).get_attribute("aria-valuetext")
+
+
+def set_slider(page, key: str, target: str, start: str = "Home", step: str = "ArrowRight", max_steps: int = 300) -> None:
+    """Move a slider with the keyboard (fill() never reaches the script): start key, then steps to target."""
+    thumb = slider_input(page, key)
+    thumb.focus()
+    page.keyboard.press(start)
+    for _ in range(max_steps):
+        if same_number(thumb.get_attribute("aria-valuetext"), target):
+            break
+        page.keyboard.press(step)
+    else:
+        raise AssertionError(f"slider {key} never showed {target!r}; it shows {slider_value(page, key)!r}")
+    wait_idle(page, settle_ms=800)
+    assert same_number(slider_value(page, key), target), (
+        f"slider {key} moved back to {slider_value(page, key)!r} after the rerun")
+
+
+def same_number(shown: str | None, wanted: str) -> bool:
+    """'2,000' and '2000' are the same slider value."""
+    return (shown or "").replace(",", "") == wanted.replace(",", "")
+
+
+def set_toggle(page, key: str, on: bool) -> None:
+    box = page.locator(f"{key_css(key)} input[type=checkbox]")
+    if box.is_checked() != on:
+        page.locator(f"{key_css(key)} label").click()
+        wait_idle(page)
+    expect(box).to_be_checked(checked=on)
+
+
+def click_train(page) -> str:
+    """Press Train; returns the new run's id from the 'Run <id>' subheader."""
+    button = page.locator(key_css('train.start')).get_by_role("button")
+    expect(button).to_be_enabled()
+    button.click()
+    heading = page.get_by_role("heading", name=RUN_HEADING)
+    expect(heading).to_be_visible(timeout=30_000)
+    return RUN_HEADING.search(heading.inner_text()).group(1)
+
+
+def current_run_id(page) -> str:
+    heading = page.get_by_role("heading", name=RUN_HEADING)
+    expect(heading).to_be_visible()
+    return RUN_HEADING.search(heading.inner_text()).group(1)
+
+
+def wait_for_epochs(page, at_least: int, planned: int, timeout_s: float = 120) -> int:
+    """Wait until the progress bar reads 'Epoch i of <planned>' with i >= at_least; returns i."""
+    progress = page.get_by_test_id("stProgress")
+    deadline = time.monotonic() + timeout_s
+    seen = ""
+    while time.monotonic() < deadline:
+        if progress.count():
+            try:
+                seen = progress.first.inner_text(timeout=2_000)
+            except PlaywrightError:  # the fragment redraws every second: read again
+                pass
+        match = PROGRESS.search(seen)
+        if match:
+            assert int(match.group(2)) == planned, f"progress says {seen!r}, expected 'of {planned}'"
+            if int(match.group(1)) >= at_least:
+                return int(match.group(1))
+        page.wait_for_timeout(250)
+    raise AssertionError(f"no 'Epoch >={at_least} of {planned}' within {timeout_s:.0f} s; last progress text {seen!r}")
+
+
+def metric_value(page, label: str) -> str:
+    card = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").filter(has_text=label))
+    return card.get_by_test_id("stMetricValue").inner_text().strip()
+
+
+def wait_for_results(page, timeout: int = TRAINING_MS) -> None:
+    expect(page.get_by_test_id("stMetricLabel").filter(has_text="Test accuracy")).to_be_visible(timeout=timeout)
+    wait_idle(page)
+
+
+def assert_no_exception(page) -> None:
+    errors = page.get_by_test_id("stException")
+    if errors.count():
+        raise AssertionError("the app shows an exception:\n" + "\n---\n".join(errors.all_inner_texts()))
+
+
+def run_folder(server, run_id: str) -> Path:
+    return server.runs_dir / run_id
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())

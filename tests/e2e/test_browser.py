@@ -7,147 +7,25 @@ by the `st-key-<key>` classes Streamlit puts on keyed elements (dots become dash
 from __future__ import annotations
 import os
 
-import json
 import re
 import time
 from pathlib import Path
 
 import pytest
 
-from e2e_support import ARTIFACTS, PROJECT_ROOT, browser_skip_reason, start_server
-
-try:
-    from playwright.sync_api import Error as PlaywrightError, expect
-except ImportError:  # pragma: no cover - the tests are skipped then
-    PlaywrightError, expect = Exception, None
+from e2e_support import (
+    ARTIFACTS, PROJECT_ROOT, assert_no_exception, browser_skip_reason, click_train, current_run_id, expect, key_css,
+    metric_value, open_app, read_json, run_folder, set_slider, set_toggle, slider_input, slider_value, start_server,
+    wait_for_epochs, wait_for_results, wait_idle,
+)
 
 _SKIP = browser_skip_reason()
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(_SKIP is not None, reason=_SKIP or "")]
 
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-DRAWN_CHART = '[data-testid="stPlotlyChart"] .main-svg'
-RUN_HEADING = re.compile(r"Run (\d{8}-\d{6}-[0-9a-f]{6})")
-PROGRESS = re.compile(r"Epoch (\d+) of (\d+)")
 DOWNLOADS = ("Model (.keras)", "Preprocessing (.joblib)", "Bundle (.zip)", "History (.csv)", "Report (.csv)")
-FIRST_RENDER_MS = 60_000
-TRAINING_MS = 180_000
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-def key_css(key: str) -> str:
-    """The CSS class Streamlit gives a keyed element: `train.epochs` -> `.st-key-train-epochs`."""
-    return ".st-key-" + re.sub(r"[^\w-]", "-", key)
-
-
-def wait_idle(page, settle_ms: int = 400, timeout: int = 60_000) -> None:
-    """Let a just-triggered rerun start, then wait until the script is not running."""
-    page.wait_for_timeout(settle_ms)
-    page.wait_for_selector(IDLE, timeout=timeout)
-
-
-def open_app(page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector(DRAWN_CHART, timeout=FIRST_RENDER_MS)  # the data preview
-    wait_idle(page)
-
-
-def slider_input(page, key: str):
-    return page.locator(f"{key_css(key)} input[type=range]")
-
-
-def slider_value(page, key: str) -> str:
-    return slider_input(page, key).get_attribute("aria-valuetext")
-
-
-def set_slider(page, key: str, target: str, start: str = "Home", step: str = "ArrowRight", max_steps: int = 300) -> None:
-    """Move a slider with the keyboard (fill() never reaches the script): start key, then steps to target."""
-    thumb = slider_input(page, key)
-    thumb.focus()
-    page.keyboard.press(start)
-    for _ in range(max_steps):
-        if same_number(thumb.get_attribute("aria-valuetext"), target):
-            break
-        page.keyboard.press(step)
-    else:
-        raise AssertionError(f"slider {key} never showed {target!r}; it shows {slider_value(page, key)!r}")
-    wait_idle(page, settle_ms=800)
-    assert same_number(slider_value(page, key), target), (
-        f"slider {key} moved back to {slider_value(page, key)!r} after the rerun")
-
-
-def same_number(shown: str | None, wanted: str) -> bool:
-    """'2,000' and '2000' are the same slider value."""
-    return (shown or "").replace(",", "") == wanted.replace(",", "")
-
-
-def set_toggle(page, key: str, on: bool) -> None:
-    box = page.locator(f"{key_css(key)} input[type=checkbox]")
-    if box.is_checked() != on:
-        page.locator(f"{key_css(key)} label").click()
-        wait_idle(page)
-    expect(box).to_be_checked(checked=on)
-
-
-def click_train(page) -> str:
-    """Press Train; returns the new run's id from the 'Run <id>' subheader."""
-    button = page.locator(key_css('train.start')).get_by_role("button")
-    expect(button).to_be_enabled()
-    button.click()
-    heading = page.get_by_role("heading", name=RUN_HEADING)
-    expect(heading).to_be_visible(timeout=30_000)
-    return RUN_HEADING.search(heading.inner_text()).group(1)
-
-
-def current_run_id(page) -> str:
-    heading = page.get_by_role("heading", name=RUN_HEADING)
-    expect(heading).to_be_visible()
-    return RUN_HEADING.search(heading.inner_text()).group(1)
-
-
-def wait_for_epochs(page, at_least: int, planned: int, timeout_s: float = 120) -> int:
-    """Wait until the progress bar reads 'Epoch i of <planned>' with i >= at_least; returns i."""
-    progress = page.get_by_test_id("stProgress")
-    deadline = time.monotonic() + timeout_s
-    seen = ""
-    while time.monotonic() < deadline:
-        if progress.count():
-            try:
-                seen = progress.first.inner_text(timeout=2_000)
-            except PlaywrightError:  # the fragment redraws every second: read again
-                pass
-        match = PROGRESS.search(seen)
-        if match:
-            assert int(match.group(2)) == planned, f"progress says {seen!r}, expected 'of {planned}'"
-            if int(match.group(1)) >= at_least:
-                return int(match.group(1))
-        page.wait_for_timeout(250)
-    raise AssertionError(f"no 'Epoch >={at_least} of {planned}' within {timeout_s:.0f} s; last progress text {seen!r}")
-
-
-def metric_value(page, label: str) -> str:
-    card = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").filter(has_text=label))
-    return card.get_by_test_id("stMetricValue").inner_text().strip()
-
-
-def wait_for_results(page, timeout: int = TRAINING_MS) -> None:
-    expect(page.get_by_test_id("stMetricLabel").filter(has_text="Test accuracy")).to_be_visible(timeout=timeout)
-    wait_idle(page)
-
-
-def assert_no_exception(page) -> None:
-    errors = page.get_by_test_id("stException")
-    if errors.count():
-        raise AssertionError("the app shows an exception:\n" + "\n---\n".join(errors.all_inner_texts()))
-
-
-def run_folder(server, run_id: str) -> Path:
-    return server.runs_dir / run_id
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text())
-
 
 def wait_for_file_state(path: Path, state: str, timeout_s: float = 30) -> dict:
     deadline = time.monotonic() + timeout_s
