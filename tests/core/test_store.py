@@ -168,3 +168,19 @@ def test_predict_reads_npy_and_refuses_pickled_npy(finished_run, tmp_path):
     np.save(pickled, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(DataFormatError, match="not a readable .npy"):
         predict_with_run(store, run_id, pickled)
+
+
+def test_full_disk_is_refused_before_training_and_saved_runs_stay(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    store = RunStore(tmp_path)
+    saved = store.create_run(tiny_config())
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", disk_full)
+    with pytest.raises(StoreError, match="cannot save runs in .*No space left on device"):
+        store.create_run(tiny_config())
+    assert store.run_ids() == [saved] and store.load_run(saved).config == tiny_config()
