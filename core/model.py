@@ -25,6 +25,7 @@ def build_model(model_config: ModelConfig, training_config: TrainingConfig, inpu
         loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=STEPS_PER_EXECUTION,
+        jit_compile=False,
     )
     return model
 

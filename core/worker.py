@@ -105,15 +105,17 @@ def _warm_up() -> None:
     import numpy as np
 
     from core.config import ModelConfig, TrainingConfig
+    from core.evaluate import evaluate_model
     from core.experiment import run_experiment  # noqa: F401  (imports the rest of core)
     from core.model import build_model
-    from core.train import configure_threads
+    from core.train import configure_threads, train_model
 
     configure_threads(0)
     x, y = np.zeros((64, 4), np.float32), np.zeros(64, np.int64)
-    model = build_model(ModelConfig(hidden_units=(4,)), TrainingConfig(), input_dim=4, num_classes=2)
-    model.fit(x, y, batch_size=16, epochs=1, validation_data=(x, y), verbose=0)
-    model.predict(x, verbose=0)
+    training = TrainingConfig(batch_size=16, epochs=1)
+    model = build_model(ModelConfig(hidden_units=(4,)), training, input_dim=4, num_classes=2)
+    train_model(model, x, y, x, y, training)
+    evaluate_model(model, x, y, ("a", "b"))
 
 
 def wait_for_run(store: RunStore) -> int:
