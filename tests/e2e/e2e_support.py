@@ -206,20 +206,36 @@ def slider_value(page, key: str) -> str:
     return slider_input(page, key).get_attribute("aria-valuetext")
 
 
-def set_slider(page, key: str, target: str, start: str = "Home", step: str = "ArrowRight", max_steps: int = 300) -> None:
-    """Move a slider with the keyboard (fill() never reaches the script): start key, then steps to target."""
+def set_slider(page, key: str, target: str, start: str = "Home", max_steps: int = 300) -> None:
+    """Move a slider with the keyboard (fill() never reaches the script): start key, then steps to target.
+
+    Each press waits for the thumb to show its new value, and overshooting steps back, so a
+    browser slowed by training in the background cannot skip past the target.
+    """
     thumb = slider_input(page, key)
     thumb.focus()
     page.keyboard.press(start)
     for _ in range(max_steps):
-        if same_number(thumb.get_attribute("aria-valuetext"), target):
+        shown = thumb.get_attribute("aria-valuetext")
+        if same_number(shown, target):
             break
-        page.keyboard.press(step)
+        page.keyboard.press("ArrowRight" if as_number(shown) < as_number(target) else "ArrowLeft")
+        _wait_for_change(thumb, shown)
     else:
         raise AssertionError(f"slider {key} never showed {target!r}; it shows {slider_value(page, key)!r}")
     wait_idle(page, settle_ms=800)
     assert same_number(slider_value(page, key), target), (
         f"slider {key} moved back to {slider_value(page, key)!r} after the rerun")
+
+
+def _wait_for_change(thumb, shown: str | None, timeout_s: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while thumb.get_attribute("aria-valuetext") == shown and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def as_number(shown: str | None) -> float:
+    return float((shown or "0").replace(",", ""))
 
 
 def same_number(shown: str | None, wanted: str) -> bool:

@@ -24,10 +24,11 @@ from e2e_support import (
 _SKIP = browser_skip_reason()
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(_SKIP is not None, reason=_SKIP or "")]
 
-# Two sessions, two clearly different settings. A is slow (3,000 samples, 200 epochs, no
-# early stopping) so that B, which waits for a worker to warm up, starts and finishes
-# inside it; A is then stopped from its own page.
-SETTINGS_A = {"train.n_samples": "3000", "train.epochs": "200", "train.seed": "7"}
+# Two sessions, two clearly different settings. A is slow (the most samples and epochs the
+# sliders allow, no early stopping: minutes of training) so that B, which waits for a
+# worker to warm up, starts and finishes inside it; A is then stopped from its own page.
+SETTINGS_A = {"train.n_samples": "20000", "train.epochs": "200", "train.seed": "7"}
+AT_SLIDER_END = {"train.n_samples", "train.epochs"}
 SETTINGS_B = {"train.n_samples": "400", "train.layers": "1", "train.epochs": "6", "train.seed": "3"}
 DEFAULT_LAYERS = 2
 TAB_VISITS, TABS_AT_ONCE = 10, 5
@@ -85,7 +86,7 @@ class RunWatcher:
 
 def apply_settings(page, settings: dict[str, str]) -> None:
     for key, value in settings.items():
-        set_slider(page, key, value, start="End" if value == "200" else "Home")
+        set_slider(page, key, value, start="End" if key in AT_SLIDER_END else "Home")
 
 
 def expected_cards(metrics: dict) -> dict[str, str]:
