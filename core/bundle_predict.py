@@ -32,7 +32,7 @@ def read_input(path: str | Path, n_features: int) -> np.ndarray:
     if path.suffix.lower() == ".npy":
         try:
             array = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, EOFError) as exc:
             raise InputError(f"{path.name} is not a readable .npy array ({exc})") from None
     elif path.suffix.lower() in (".csv", ".txt"):
         array = _read_csv(path)
@@ -42,10 +42,18 @@ def read_input(path: str | Path, n_features: int) -> np.ndarray:
 
 
 def _read_csv(path: Path) -> np.ndarray:
-    with open(path, newline="", encoding="utf-8") as stream:
-        rows = [row for row in csv.reader(stream) if row]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as stream:
+            rows = [row for row in csv.reader(stream) if row]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path.name} is not a readable CSV text file ({exc})") from None
+    first = 1
     if rows and _is_header(rows[0]):
-        rows = rows[1:]
+        rows, first = rows[1:], 2
+    for number, row in enumerate(rows, start=first):
+        if len(row) != len(rows[0]):
+            raise InputError(f"{path.name}: line {number} has {len(row)} values, line {first} has {len(rows[0])}; "
+                             "every sample needs the same number of features")
     try:
         return np.array([[float(value) for value in row] for row in rows], dtype=np.float64)
     except ValueError as exc:
@@ -65,8 +73,8 @@ def _is_header(row: list[str]) -> bool:
 
 def check_features(array: np.ndarray, n_features: int, name: str = "input") -> np.ndarray:
     """Flatten per sample and insist on numbers, finite values and the model's feature count."""
-    if array.dtype == object or not np.issubdtype(array.dtype, np.number):
-        raise InputError(f"{name}: expected numbers, got {array.dtype}")
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise InputError(f"{name}: expected whole or decimal numbers, got {array.dtype}")
     if array.ndim == 0 or array.size == 0:
         raise InputError(f"{name}: no samples found")
     array = array.reshape(1, -1) if array.ndim == 1 else array.reshape(len(array), -1)

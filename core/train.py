@@ -148,6 +148,7 @@ def train_model(
     monitor = _monitor_callback_class()(config, on_epoch, should_stop)
     model.fit(
         _batches(x_train, y_train, config.batch_size, shuffle_seed=config.seed),
+        shuffle=False,  # the pipeline shuffles, seeded
         epochs=config.epochs,
         validation_data=_batches(x_val, y_val, VALIDATION_BATCH),
         verbose=0,

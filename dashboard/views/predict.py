@@ -10,22 +10,28 @@ from core.errors import TrainscopeError
 from core.predict import predict_with_bundle, predict_with_run
 from dashboard import state
 from dashboard.cache import get_store
+from dashboard.views.results import list_runs_or_message, plain
 
-MAX_UPLOAD_MB = 50  # also server.maxUploadSize in .streamlit/config.toml
 SOURCES = ("A run on this server", "An uploaded bundle (.zip)")
 
 
 def _upload(label: str, types: list[str], key: str, help: str):
-    """An upload, refused with a message when it is larger than the limit."""
+    """An upload, refused with a message when it is larger than the limit.
+
+    The browser enforces server.maxUploadSize too; this check holds for any client.
+    """
     upload = st.file_uploader(label, type=types, key=key, help=help)
-    if upload is not None and upload.size > MAX_UPLOAD_MB * 2**20:
-        st.error(f"{upload.name} is {upload.size / 2**20:.0f} MB; files up to {MAX_UPLOAD_MB} MB are accepted.")
+    limit_mb = st.get_option("server.maxUploadSize")
+    if upload is not None and upload.size > limit_mb * 2**20:
+        st.error(f"{plain(upload.name)} is {upload.size / 2**20:.1f} MB; files up to {limit_mb} MB are accepted.")
         return None
     return upload
 
 
 def _pick_run(store) -> str | None:
-    runs = store.list_runs()
+    runs = list_runs_or_message(store)
+    if runs is None:
+        return None
     runs = runs[runs["status"].isin(["completed", "stopped"])]
     if runs.empty:
         st.info("No finished run yet: train one on the Train page, or upload a bundle.")
@@ -58,7 +64,7 @@ def render_page() -> None:
             with st.spinner("Predicting..."):
                 frame = predict_with_run(store, run_id, path) if run_id else predict_with_bundle(bundle.getvalue(), path)
         except TrainscopeError as exc:
-            st.error(f"Cannot predict: {exc}")
+            st.error(f"Cannot predict: {plain(exc, 400)}")
             return
     st.subheader(f"{len(frame):,} predictions")
     st.dataframe(frame, key=state.PREDICT_TABLE, width="stretch")

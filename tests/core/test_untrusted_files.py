@@ -75,3 +75,33 @@ def test_cli_predicts_from_a_bundle(finished_run, tmp_path, capsys):
     bundle.write_bytes(_bundle(finished_run))
     assert main(["predict", "--bundle", str(bundle), "--input", str(_samples(tmp_path))]) == 0
     assert capsys.readouterr().out.startswith("sample,predicted,")
+
+
+def test_a_bundle_that_unpacks_too_large_is_refused_before_unpacking(finished_run, tmp_path, monkeypatch):
+    import core.predict
+
+    monkeypatch.setattr(core.predict, "MAX_BUNDLE_BYTES", 1000)
+    with pytest.raises(DataFormatError, match="unpacks to more than"):
+        predict_with_bundle(_bundle(finished_run), _samples(tmp_path))
+
+
+def test_a_damaged_member_is_refused_in_one_line(finished_run, tmp_path):
+    payload = bytearray(_bundle(finished_run))
+    start = payload.index(b"model_info.json") + len(b"model_info.json")  # the member's data follows its name
+    payload[start + 5] ^= 0xFF
+    with pytest.raises(DataFormatError, match="model_info.json cannot be unpacked"):
+        predict_with_bundle(bytes(payload), _samples(tmp_path))
+
+
+@pytest.mark.parametrize("replace, words", [
+    ({"preprocessing.json": b'{"kind": "standardize", "mean": [0], "scale": [1], "n_features": 1}'},
+     "the model takes 6 features but preprocessing.json says 1"),
+    ({"preprocessing.json": b'{"kind": "rescale", "factor": "lots", "n_features": 6}'}, "positive rescale factor"),
+    ({"preprocessing.json": b'{"kind": "shell", "n_features": 6}'}, "kind must be standardize or rescale"),
+    ({"preprocessing.json": b'[1, 2]'}, "must be a JSON object"),
+    ({"model_info.json": b'{"class_names": ["only one"]}'}, "needs 2 class names"),
+    ({"model_info.json": b'{"no": "names"}'}, "cannot be loaded"),
+])
+def test_bundle_parts_that_do_not_fit_are_refused(finished_run, tmp_path, replace, words):
+    with pytest.raises(DataFormatError, match=words):
+        predict_with_bundle(_bundle(finished_run, **replace), _samples(tmp_path))
