@@ -66,7 +66,8 @@ def core_plain(config: RunConfig, dataset) -> tuple[list[float], float]:
     """Trainscope's training with no progress hook and no run folder."""
     from core.evaluate import evaluate_model
     from core.model import build_model, training_step_flops
-    from core.train import configure_threads, seed_everything, train_model
+    from core.runtime import configure_threads
+    from core.train import seed_everything, train_model
 
     configure_threads(training_step_flops(config.model, dataset.input_dim, dataset.num_classes, config.training.batch_size))
     seed_everything(config.training.seed)

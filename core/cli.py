@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -153,7 +154,9 @@ def command_train(args, store: RunStore) -> int:
         return 0
     from core.experiment import run_experiment
 
-    summary = run_experiment(config, store, on_epoch=None if args.json else _print_epoch(config.training.epochs))
+    # --json promises one JSON object on stdout; keras prints its download progress there
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        summary = run_experiment(config, store, on_epoch=None if args.json else _print_epoch(config.training.epochs))
     if args.json:
         print(json.dumps(summary))
     else:

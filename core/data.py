@@ -19,6 +19,7 @@ from core.config import DataConfig
 from core.errors import ConfigError, DataFormatError, DataUnavailableError
 from core.idx import find_idx_set, read_idx_pair
 from core.preprocess import fit_standardizer, pixel_rescaler
+from core.runtime import import_tensorflow_quietly
 
 DATASET_LABELS = {
     "synthetic": "Synthetic (binary)",
@@ -227,6 +228,7 @@ def _read_folder(spec: _ImageSet, folder: Path) -> _Raw | None:
 def _download(spec: _ImageSet) -> _Raw:
     """keras' own loader (downloads once, then caches in ~/.keras/datasets)."""
     try:
+        import_tensorflow_quietly()
         loader = importlib.import_module(f"keras.datasets.{spec.name}")
     except ImportError:
         raise _unavailable(spec, "no local files and keras is not installed") from None

@@ -17,7 +17,8 @@ from core.evaluate import Evaluation, evaluate_model
 from core.model import build_model, training_step_flops
 from core.preprocess import preprocessing_spec
 from core.store import RunStore, now_iso
-from core.train import TrainingResult, configure_threads, seed_everything, train_model
+from core.runtime import configure_threads
+from core.train import TrainingResult, seed_everything, train_model
 
 MISCLASSIFIED_KEPT = 64
 EXAMPLES_KEPT = 5

@@ -12,6 +12,7 @@ import pandas as pd
 
 from core import bundle_predict
 from core.errors import DataFormatError, TrainscopeError
+from core.runtime import import_tensorflow_quietly
 from core.store import RunStore
 
 
@@ -20,8 +21,13 @@ def predict_with_run(store: RunStore, run_id: str, input_path: str | Path) -> pd
     run = store.load_run(run_id)
     if not (run.path / "model.keras").exists():
         raise TrainscopeError(f"run {run_id} has no trained model (status: {run.state})")
-    model, spec, class_names = bundle_predict.load_bundle(run.path)
+    model, spec, class_names = _load_bundle(run.path)
     return _predict(model, spec, class_names, input_path)
+
+
+def _load_bundle(folder: Path):
+    import_tensorflow_quietly()
+    return bundle_predict.load_bundle(folder)
 
 
 def _predict(model, spec: dict, class_names: list[str], input_path: str | Path) -> pd.DataFrame:
@@ -72,7 +78,7 @@ def predict_with_bundle(payload: bytes, input_path: str | Path) -> pd.DataFrame:
     with tempfile.TemporaryDirectory() as folder:
         unpack_bundle(payload, Path(folder))
         try:
-            model, spec, class_names = bundle_predict.load_bundle(Path(folder))
+            model, spec, class_names = _load_bundle(Path(folder))
         except Exception as exc:  # a damaged or foreign model file: say so, in one line
             raise DataFormatError(f"the bundle's model or settings cannot be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
         check_bundle_parts(model, spec, class_names)

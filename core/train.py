@@ -29,25 +29,6 @@ class TrainingResult:
     kept_epoch: int = 0
 
 
-SINGLE_THREAD_FLOPS = 1e8  # below this per step, thread hand-offs cost more than they save
-
-
-def configure_threads(step_flops: float) -> None:
-    """One TensorFlow thread for small steps; must run before TensorFlow's first op.
-
-    A process that already ran TensorFlow keeps its setting (the call is then a no-op).
-    """
-    import tensorflow as tf
-
-    if step_flops >= SINGLE_THREAD_FLOPS:
-        return
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass
-
-
 def seed_everything(seed: int) -> None:
     """One call so the same config and seed give the same weights, shuffles and dropout masks."""
     import keras

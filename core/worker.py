@@ -19,7 +19,7 @@ from pathlib import Path
 from core.config import RunConfig
 from core.model import training_step_flops
 from core.store import RunStore, write_bytes_atomic
-from core.train import SINGLE_THREAD_FLOPS
+from core.runtime import SINGLE_THREAD_FLOPS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +108,8 @@ def _warm_up() -> None:
     from core.evaluate import evaluate_model
     from core.experiment import run_experiment  # noqa: F401  (imports the rest of core)
     from core.model import build_model
-    from core.train import configure_threads, train_model
+    from core.runtime import configure_threads
+    from core.train import train_model
 
     configure_threads(0)
     x, y = np.zeros((64, 4), np.float32), np.zeros(64, np.int64)

@@ -98,3 +98,28 @@ def test_background_run_finishes_and_a_stop_marker_ends_it_cleanly(tmp_path):
     assert _wait_for(store, endless, {"stopped", "failed", "completed"}) == "stopped"
     run = store.load_run(endless)
     assert 2 <= len(run.history) < 500 and run.metrics["stop_requested"]
+
+
+def test_json_stdout_stays_one_object_when_keras_prints_while_downloading(tmp_path, monkeypatch, capsys):
+    import types
+
+    import keras  # noqa: F401  (real keras for training; only its MNIST loader is replaced)
+
+    rng = np.random.default_rng(0)
+
+    def noisy_download():
+        print("Downloading data from https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz")
+        images = rng.integers(0, 256, size=(400, 28, 28), dtype=np.uint8)
+        labels = np.arange(400, dtype=np.uint8) % 10
+        return (images[:300], labels[:300]), (images[300:], labels[300:])
+
+    loader = types.ModuleType("keras.datasets.mnist")
+    loader.load_data = noisy_download
+    monkeypatch.setitem(sys.modules, "keras.datasets.mnist", loader)
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    code = main(["train", "--dataset", "mnist", "--hidden", "8", "--epochs", "1", "--batch-size", "32",
+                 "--runs-dir", str(tmp_path), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["status"] == "completed"
+    assert "Downloading data from" in err
