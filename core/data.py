@@ -2,6 +2,8 @@
 
 Arrays are made read-only because the dashboard caches one Dataset and shares it between
 sessions; nobody may modify it in place. Loading is deterministic for a given config.
+scikit-learn (a second to import) is imported when data is loaded, not with this module,
+so the dashboard can draw its controls from the names here before paying for it.
 """
 from __future__ import annotations
 
@@ -12,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.datasets import load_digits, make_classification
-from sklearn.model_selection import train_test_split
 
 from core.config import DataConfig
 from core.errors import ConfigError, DataFormatError, DataUnavailableError
@@ -89,6 +89,8 @@ def _split(x: np.ndarray, y: np.ndarray, n_second: int, seed: int) -> tuple[np.n
     Stratified whenever scikit-learn can (each class twice, both parts at least one row per
     class); otherwise a plain seeded shuffle, so tiny custom datasets still load.
     """
+    from sklearn.model_selection import train_test_split
+
     counts = np.bincount(y)
     k = np.count_nonzero(counts)
     stratifiable = counts[counts > 0].min() >= 2 and min(n_second, len(y) - n_second) >= k
@@ -120,6 +122,8 @@ def _three_way(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, ...
 
 def _load_synthetic(config: DataConfig) -> Dataset:
     """Binary make_classification data; cluster count chosen so every valid config works."""
+    from sklearn.datasets import make_classification
+
     n_informative = config.n_informative
     x, y = make_classification(
         n_samples=config.n_samples,
@@ -147,6 +151,8 @@ def _load_synthetic(config: DataConfig) -> Dataset:
 
 def _load_digits(config: DataConfig) -> Dataset:
     """scikit-learn's bundled 8x8 digits (values 0-16), rescaled by 1/16 to [0, 1]."""
+    from sklearn.datasets import load_digits
+
     x, y = load_digits(return_X_y=True)
     x_train, y_train, x_val, y_val, x_test, y_test = _three_way(x, y.astype(np.int64), config.seed)
     x_train, y_train = _subset(x_train, y_train, config.train_size, config.seed, "digits training split")

@@ -17,7 +17,7 @@ from core.evaluate import Evaluation, evaluate_model
 from core.model import build_model, training_step_flops
 from core.preprocess import preprocessing_spec
 from core.store import RunStore, now_iso
-from core.runtime import configure_threads
+from core.runtime import configure_tensorflow, custom_gradient_names, forget_custom_gradients
 from core.train import TrainingResult, seed_everything, train_model
 
 MISCLASSIFIED_KEPT = 64
@@ -37,6 +37,7 @@ def run_experiment(
     failed with the reason; the run folder always ends in a final state.
     """
     run_id = run_id or store.create_run(config)
+    gradients_before = custom_gradient_names()
     store.set_status(run_id, "running", pid=os.getpid(), started=now_iso(), error=None)
 
     def record_epoch(row: dict) -> None:
@@ -63,15 +64,12 @@ def run_experiment(
                          traceback=traceback.format_exc(limit=8))
         raise
     finally:
-        _release_keras_memory()
+        release_keras_memory(gradients_before)
 
 
 def _fit_and_evaluate(config: RunConfig, dataset: Dataset, on_epoch, should_stop):
-    configure_threads(training_step_flops(config.model, dataset.input_dim, dataset.num_classes, config.training.batch_size))
-    import keras
-
-    keras.backend.clear_session()
-    seed_everything(config.training.seed)
+    configure_tensorflow(training_step_flops(config.model, dataset.input_dim, dataset.num_classes, config.training.batch_size))
+    seed_everything(config.training.seed)  # the previous run in this process cleared Keras on its way out
     model = build_model(config.model, config.training, dataset.input_dim, dataset.num_classes)
     result = train_model(
         model, dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val,
@@ -81,11 +79,12 @@ def _fit_and_evaluate(config: RunConfig, dataset: Dataset, on_epoch, should_stop
     return model, result, evaluation
 
 
-def _release_keras_memory() -> None:
+def release_keras_memory(gradients_before: frozenset[str]) -> None:
     """Many runs in one process must not pile up graphs and weights."""
     import keras
 
     keras.backend.clear_session()
+    forget_custom_gradients(gradients_before)
     gc.collect()
 
 

@@ -1,4 +1,4 @@
-"""TensorFlow's process-wide set-up: a quiet first import and the thread count.
+"""TensorFlow's process-wide set-up: a quiet first import, threads and graph optimizer.
 
 Both must happen before TensorFlow runs its first op, and both hold for the whole process.
 """
@@ -8,7 +8,7 @@ import contextlib
 import os
 import sys
 
-SINGLE_THREAD_FLOPS = 1e8  # below this per step, thread hand-offs cost more than they save
+SMALL_STEP_FLOPS = 1e8  # a training step below this many multiply-adds counts as small
 
 
 @contextlib.contextmanager
@@ -35,18 +35,51 @@ def import_tensorflow_quietly() -> None:
         tf.config.list_physical_devices()  # device discovery logs "no CUDA" errors on CPU machines
 
 
-def configure_threads(step_flops: float) -> None:
-    """One TensorFlow thread for small steps; must run before TensorFlow's first op.
+def configure_tensorflow(step_flops: float) -> None:
+    """Small steps: one thread and no graph optimizer; must run before TensorFlow's first op.
 
-    A process that already ran TensorFlow keeps its setting (the call is then a no-op).
+    For these tiny layers thread hand-offs cost more than they save, and Grappler's passes
+    add about 0.3 s to the first epoch while making later ones no faster (benchmarks/run.py).
+    Large steps keep TensorFlow's defaults. A process that already ran TensorFlow keeps its
+    settings (the call is then a no-op).
     """
     import_tensorflow_quietly()
     import tensorflow as tf
 
-    if step_flops >= SINGLE_THREAD_FLOPS:
+    if step_flops >= SMALL_STEP_FLOPS:
         return
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:
-        pass
+        return
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
+
+CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
+
+
+def custom_gradient_names() -> frozenset[str]:
+    """The custom gradients TensorFlow has registered so far (none before it is imported)."""
+    if "tensorflow" not in sys.modules:
+        return frozenset()
+    from tensorflow.python.framework import ops
+
+    return frozenset(name for name in ops._gradient_registry.list() if name.startswith(CUSTOM_GRADIENT_PREFIX))
+
+
+def forget_custom_gradients(keep: frozenset[str]) -> None:
+    """Drop the custom gradients registered since `keep` was read.
+
+    Keras' optimizer registers one per traced training step in a global TensorFlow registry
+    that nothing empties (tensorflow/tensorflow#80895); each pins its run's whole graph,
+    about 16 MB a run, after the model is gone. A TensorFlow without that registry is left be.
+    """
+    if "tensorflow" not in sys.modules:
+        return
+    from tensorflow.python.framework import ops
+
+    registry = getattr(ops._gradient_registry, "_registry", None)
+    if isinstance(registry, dict):
+        for name in custom_gradient_names() - keep:
+            registry.pop(name, None)

@@ -19,9 +19,10 @@ from pathlib import Path
 from core.config import RunConfig
 from core.model import training_step_flops
 from core.store import RunStore, write_bytes_atomic
-from core.runtime import SINGLE_THREAD_FLOPS
+from core.runtime import SMALL_STEP_FLOPS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+NEXT_SPARE_DELAY_SECONDS = 2.0  # about a warm start's first epoch
 
 
 def _spawn(store: RunStore, worker_args: list[str], log_path: Path | None) -> subprocess.Popen:
@@ -72,8 +73,11 @@ class WorkerPool:
             if process is None:
                 process = _spawn(self.store, [run_id], self.store.run_path(run_id) / "worker.log")
             self._handed.append(process)
-            self._spare = _spawn(self.store, ["--wait"], None)
         _record_pid(self.store, run_id, process.pid)
+        # the next spare starts a little later, so its start-up does not slow this run's first epoch
+        timer = threading.Timer(NEXT_SPARE_DELAY_SECONDS, self.warm_up)
+        timer.daemon = True
+        timer.start()
         return run_id
 
     def warm_up(self) -> None:
@@ -83,10 +87,10 @@ class WorkerPool:
                 self._spare = _spawn(self.store, ["--wait"], None)
 
     def _suits_spare(self, config: RunConfig) -> bool:
-        """The spare runs TensorFlow on one thread; large steps get a fresh multi-threaded worker."""
+        """The spare is set up for small steps (one thread); large steps get a fresh worker with TF defaults."""
         data = config.data
         flops = training_step_flops(config.model, data.input_dim, data.num_classes, config.training.batch_size)
-        return flops < SINGLE_THREAD_FLOPS
+        return flops < SMALL_STEP_FLOPS
 
     def _hand_to_spare(self, run_id: str) -> subprocess.Popen | None:
         spare, self._spare = self._spare, None
@@ -101,22 +105,23 @@ class WorkerPool:
 
 
 def _warm_up() -> None:
-    """Pay TensorFlow's one-time costs (import, runtime start, first trace) before a run waits."""
-    import numpy as np
-
-    from core.config import ModelConfig, TrainingConfig
+    """Pay the one-time costs (imports, TensorFlow's start, a first trace) before a run waits."""
+    from core.config import DataConfig, ModelConfig, TrainingConfig
+    from core.data import load_dataset
     from core.evaluate import evaluate_model
-    from core.experiment import run_experiment  # noqa: F401  (imports the rest of core)
+    from core.experiment import release_keras_memory
     from core.model import build_model
-    from core.runtime import configure_threads
+    from core.runtime import configure_tensorflow, custom_gradient_names
     from core.train import train_model
 
-    configure_threads(0)
-    x, y = np.zeros((64, 4), np.float32), np.zeros(64, np.int64)
+    configure_tensorflow(0)
+    gradients_before = custom_gradient_names()
+    data = load_dataset(DataConfig(n_samples=100, n_features=4))  # imports scikit-learn's loaders
     training = TrainingConfig(batch_size=16, epochs=1)
     model = build_model(ModelConfig(hidden_units=(4,)), training, input_dim=4, num_classes=2)
-    train_model(model, x, y, x, y, training)
-    evaluate_model(model, x, y, ("a", "b"))
+    train_model(model, data.x_train, data.y_train, data.x_val, data.y_val, training)
+    evaluate_model(model, data.x_test, data.y_test, data.class_names)
+    release_keras_memory(gradients_before)  # now, not when the run is waiting for its first epoch
 
 
 def wait_for_run(store: RunStore) -> int:

@@ -10,6 +10,7 @@ import streamlit as st
 from core.config import DataConfig
 from core.data import Dataset, load_dataset
 from core.errors import TrainscopeError
+from core.preprocess import project_2d
 from core.store import RunStore
 from core.worker import WorkerPool
 
@@ -59,11 +60,8 @@ def get_dataset(config: DataConfig) -> Dataset:
 @st.cache_data(max_entries=16, show_spinner=False)
 def get_projection(config: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     """A 2-D PCA of (a sample of) the training data, for the tabular preview."""
-    from sklearn.decomposition import PCA
-
     dataset = get_dataset(config)
-    x, y = dataset.x_train[:PREVIEW_POINTS], dataset.y_train[:PREVIEW_POINTS]
-    return PCA(n_components=2, random_state=0).fit_transform(x), y
+    return project_2d(dataset.x_train[:PREVIEW_POINTS]), dataset.y_train[:PREVIEW_POINTS]
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

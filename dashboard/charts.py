@@ -161,7 +161,8 @@ def history_figure(
     if stopped is not None and stopped != best:
         fig.add_vline(
             x=stopped, line=dict(color=STOP_COLOR, dash="dot", width=2),
-            annotation_text=f"stopped at {stopped:g}", annotation_position="top right",
+            # left of the line and one row down: it is usually the last epoch, right of it is off the plot
+            annotation_text=f"stopped at {stopped:g}", annotation_position="top left", annotation_yshift=-20,
             annotation_font_color=STOP_COLOR, annotation_bgcolor="rgba(255,255,255,0.8)",
         )
     marked = (_number(epochs.max()) if len(epochs) else None, best, stopped, _number(epochs_planned))

@@ -23,7 +23,7 @@ TRAIN_PATIENCE = "train.patience"
 TRAIN_SEED = "train.seed"
 TRAIN_BUTTON = "train.start"
 TRAIN_STOP = "train.stop"
-TRAIN_NEW = "train.new"
+TRAIN_ERROR = "train.error"  # why the last Train click started nothing, shown once
 
 # Results (shared by Train and Runs); prefixed by the caller
 RESULTS_NORMALIZE = "{}.normalize"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.config import ACTIVATIONS, BOUNDS, DATASETS, OPTIMIZERS, DataConfig, ModelConfig, RunConfig, TrainingConfig, check_against_data
-from core.data import DATASET_LABELS, describe_dataset
+from core.data import DATASET_LABELS, Dataset, describe_dataset
 from core.errors import ConfigError, RunNotFoundError, TrainscopeError
 from dashboard import charts, state
 from dashboard.cache import get_dataset, get_projection, get_sample_images, get_store, get_worker_pool
@@ -121,21 +121,23 @@ def config_from_widgets() -> RunConfig:
     )
 
 
-def render_preview(data_config: DataConfig) -> bool:
-    """A look at the data; False (with a how-to) when it cannot be loaded here."""
-    st.caption(describe_dataset(data_config.dataset))
+def load_for_preview(data_config: DataConfig) -> Dataset | None:
+    """The data the controls describe, or None with a how-to when it cannot be loaded here."""
     try:
-        dataset = get_dataset(data_config)
+        return get_dataset(data_config)
     except ConfigError as exc:
         st.warning(f"These data settings do not fit the data: {exc}")
         if exc.field == "train_size":
             st.caption("Lower 'Training images' in the sidebar.")
-        return False
     except TrainscopeError as exc:
         st.warning(f"{DATASET_LABELS[data_config.dataset]} cannot be loaded here: {exc}")
         st.caption(PROVIDE_DATA_HINT)
-        return False
-    with st.expander("Look at the data", expanded=True):
+    return None
+
+
+def render_preview(dataset: Dataset, data_config: DataConfig, expanded: bool) -> None:
+    """A look at the data: sample images, or a 2-D map of the points coloured by class."""
+    with st.expander("Look at the data", expanded=expanded, icon=":material/visibility:"):
         if dataset.image_shape:
             images, labels = get_sample_images(data_config)
             figure = charts.image_grid_figure(images, labels, columns=10)
@@ -145,21 +147,24 @@ def render_preview(data_config: DataConfig) -> bool:
         st.plotly_chart(figure, key=f"preview.{data_config.dataset}", width="stretch")
         sizes = f"{len(dataset.y_train):,} training, {len(dataset.y_val):,} validation, {len(dataset.y_test):,} test samples"
         st.caption(f"{sizes}; {dataset.num_classes} classes; {dataset.input_dim} inputs per sample. {dataset.source}")
-    return True
 
 
-def start_run(store) -> None:
-    """Validate, then hand the run to a worker process; the page keeps only its id."""
+def start_run() -> None:
+    """The Train button's callback: validate, then hand the run to a worker process.
+
+    It runs before the page is drawn, so that same drawing already shows the run live and
+    the button disabled. The page keeps only the run id.
+    """
+    store = get_store()
     try:
         config = config_from_widgets()
         check_against_data(config, len(get_dataset(config.data).y_train))
         run_id = get_worker_pool(str(store.root)).start_run(config)
     except TrainscopeError as exc:
-        st.error(f"Cannot start training: {exc}")
+        st.session_state[state.TRAIN_ERROR] = f"Cannot start training: {exc}"
         return
     st.session_state[state.TRAIN_RUN_ID] = run_id
     st.query_params["run"] = run_id
-    st.rerun()  # redraw with the Train button disabled and the live view running
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -184,7 +189,8 @@ def render_live(run_id: str) -> None:
                    help="End training after the current epoch and keep the best weights so far."):
         store.request_stop(run_id)
         st.rerun(scope="fragment")
-    render_curves(run, key=f"live.{run_id}", live=True)
+    if done:  # no empty charts while the worker starts: the browser's time goes to nothing else
+        render_curves(run, key=f"live.{run_id}", live=True)
 
 
 def seconds_per_epoch(history) -> float | None:
@@ -219,7 +225,6 @@ def render_page() -> None:
     for key, value in widget_defaults().items():
         st.session_state.setdefault(key, value)
     store = get_store()
-    get_worker_pool(str(store.root))  # a warm worker waits before anyone presses Train
     run_id = current_run_id()
     active = bool(run_id) and _is_active(store, run_id)
     with st.sidebar:
@@ -229,14 +234,21 @@ def render_page() -> None:
         with st.expander("Training", expanded=True):
             render_training_controls()
     st.title("Train a neural network")
-    data_ok = render_preview(_preview_data_config(dataset))
-    if st.button("Train", type="primary", key=state.TRAIN_BUTTON, icon=":material/play_arrow:", disabled=active or not data_ok,
-                 help="Start training with the settings on the left. Moving a slider never retrains by itself."):
-        start_run(store)
+    data_config = _preview_data_config(dataset)
+    st.caption(describe_dataset(data_config.dataset))
+    data = load_for_preview(data_config)
+    st.button("Train", type="primary", key=state.TRAIN_BUTTON, icon=":material/play_arrow:", on_click=start_run,
+              disabled=active or data is None,
+              help="Start training with the settings on the left. Moving a slider never retrains by itself.")
+    if error := st.session_state.pop(state.TRAIN_ERROR, None):
+        st.error(error)
     if active:
         st.caption("A run is training; stop it or wait for it to finish before starting another.")
+    if data is not None:  # folded away while a run is shown: the run matters most then
+        render_preview(data, data_config, expanded=not run_id)
     if run_id:
         render_run_area(store, run_id)
+    get_worker_pool(str(store.root))  # a warm worker waits before anyone presses Train; last, so the page draws first
 
 
 def _preview_data_config(dataset: str) -> DataConfig:

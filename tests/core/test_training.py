@@ -103,6 +103,25 @@ def test_same_config_and_seed_give_the_same_run(tmp_path):
     assert other["test_loss"] != pytest.approx(first["test_loss"], rel=1e-6)
 
 
+def test_runs_in_one_process_leave_no_graph_behind(tmp_path):
+    """Memory must not grow run after run: every traced graph of a finished run is freed."""
+    import gc
+
+    from core.runtime import custom_gradient_names
+
+    def live_graphs() -> int:
+        gc.collect()
+        return sum(type(o).__name__ == "FuncGraph" for o in gc.get_objects())
+
+    store = RunStore(tmp_path)
+    run_experiment(tiny_config(), store)
+    graphs, gradients = live_graphs(), custom_gradient_names()
+    for _ in range(2):
+        run_experiment(tiny_config(), store)
+    assert live_graphs() == graphs
+    assert custom_gradient_names() == gradients
+
+
 def test_a_run_whose_data_is_missing_is_recorded_as_failed(tmp_path, monkeypatch):
     def no_data(config):
         raise DataUnavailableError("MNIST is not here")

@@ -477,3 +477,10 @@ def test_best_epoch_label_says_whether_it_was_kept():
     not_kept = charts.history_figure(history, "loss", best_epoch=2, best_kept=False)
     assert [a.text for a in kept.layout.annotations] == ["best epoch 2 (kept)"]
     assert [a.text for a in not_kept.layout.annotations] == ["best epoch 2"]
+
+
+def test_the_stop_label_stays_inside_the_plot_and_clear_of_the_best_label():
+    fig = charts.history_figure(make_history(19), "loss", best_epoch=13, stopped_epoch=19)
+    best, stop = (next(a for a in fig.layout.annotations if a.text.startswith(w)) for w in ("best", "stopped"))
+    assert stop.xanchor == "right"  # the label ends at the line, which is the right edge of the plot
+    assert stop.yshift != best.yshift  # two rows: the labels cannot overlap

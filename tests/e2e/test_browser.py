@@ -132,8 +132,10 @@ def test_train_synthetic_in_browser(app_server, page):
     expect(buttons).to_have_count(len(DOWNLOADS))
     assert current_run_id(page) == run_id
 
-    wait_for_charts_drawn(page, ["preview.synthetic", f"train.{run_id}.loss", f"train.{run_id}.accuracy",
-                                 f"train.{run_id}.confusion"])
+    # with a run on screen the data preview is folded away, one click from sight
+    expect(page.get_by_test_id("stExpander").filter(has_text="Look at the data")).to_be_visible()
+    expect(page.locator(key_css("preview.synthetic"))).to_be_hidden()
+    wait_for_charts_drawn(page, [f"train.{run_id}.loss", f"train.{run_id}.accuracy", f"train.{run_id}.confusion"])
     screenshot(page, "train-results.png")
     if os.environ.get("TRAINSCOPE_UPDATE_DOCS_SCREENSHOT"):  # refresh the README's picture on request
         screenshot(page, PROJECT_ROOT / "docs" / "train-page.png")
