@@ -1,7 +1,7 @@
 """Trainscope's benchmark: training speed against plain Keras, live-progress cost, app
 responsiveness, memory, scale and the machine's ceiling, measured side by side.
 
-    python -m benchmarks.run [--seeds 3] [--quick] [--output benchmarks/results/latest.json]
+    python -m benchmarks.run [--seeds 3] [--runs 20] [--output benchmarks/results/latest.json]
 
 Each training measurement runs in its own process, reference and Trainscope alternating
 seed by seed so machine noise hits both alike. Prints a table of ratios and writes JSON.
@@ -73,6 +73,8 @@ def compare_training(setup: str, seeds: int, env: dict) -> dict:
             "n_train": results[0]["n_train"],
         }
     ref, core, live = summary["reference"], summary["core"], summary["core-live"]
+    gaps = [100 * (c["test_accuracy"] - r["test_accuracy"]) for c, r in zip(runs["core"], runs["reference"])]
+    summary["accuracy_gap_per_seed_points"] = gaps
     summary["epoch_ratio"] = core["epoch_s"] / ref["epoch_s"]
     summary["fit_ratio"] = core["fit_s"] / ref["fit_s"]
     summary["accuracy_gap_points"] = 100 * (core["accuracy"] - ref["accuracy"])
@@ -114,6 +116,24 @@ def _wait_healthy(port: int, started: float) -> float:
         except OSError:
             time.sleep(0.05)
     return time.perf_counter() - started
+
+
+def wait_for_workers_to_exit(timeout: float = 90) -> None:
+    """Spare workers left by an earlier measurement finish warming up, then exit: let them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        workers = [p for p in Path("/proc").glob("[0-9]*/cmdline") if _is_worker(p)]
+        if not workers:
+            return
+        time.sleep(0.5)
+
+
+def _is_worker(cmdline: Path) -> bool:
+    try:
+        words = cmdline.read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"core" in words and b"worker" in words
 
 
 def cold_start() -> dict:
@@ -183,7 +203,9 @@ def main() -> None:
         results["mnist"] = compare_training("mnist", args.seeds, env)
         results["mnist"]["data"] = "full MNIST" if os.environ.get("MNIST_DIR") else "8,000/2,000 from t10k"
     results["app"] = _python("benchmarks.app_bench", "--runs", str(args.runs))
+    wait_for_workers_to_exit()
     results["cold_start"] = cold_start()
+    wait_for_workers_to_exit()
     results["core_memory"] = _python("benchmarks.memory_bench", "--runs", str(args.runs))
     if Path("/usr/share/datasets/fashion-mnist").is_dir():
         results["scale"] = _python("benchmarks.train_bench", "--impl", "core-live", "--setup", "fashion60k")
@@ -196,37 +218,69 @@ def main() -> None:
     print(f"\nwrote {args.output}")
 
 
+def _mark(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
 def print_table(r: dict, runs: int) -> None:
+    """One row a measurement: value, target, whether it is met, and what it came from."""
+    t = TARGETS
     rows = []
     for setup in ("synthetic", "mnist"):
         if setup in r:
             s = r[setup]
+            gaps = s["accuracy_gap_per_seed_points"]
             rows += [
-                (f"{setup}: epoch time core / plain Keras", f"{s['epoch_ratio']:.2f}", f"<= {TARGETS['epoch_ratio']}",
-                 f"{s['core']['epoch_s']:.3f}s vs {s['reference']['epoch_s']:.3f}s"),
-                (f"{setup}: whole fit core / plain Keras", f"{s['fit_ratio']:.2f}", f"<= {TARGETS['fit_ratio']}", ""),
+                (f"{setup}: epoch time core / plain Keras", f"{s['epoch_ratio']:.2f}", f"<= {t['epoch_ratio']}",
+                 _mark(s["epoch_ratio"] <= t["epoch_ratio"]), f"{s['core']['epoch_s']:.3f}s vs {s['reference']['epoch_s']:.3f}s"),
+                (f"{setup}: whole fit core / plain Keras", f"{s['fit_ratio']:.2f}", f"<= {t['fit_ratio']}",
+                 _mark(s["fit_ratio"] <= t["fit_ratio"]), f"{s['core']['fit_s']:.2f}s vs {s['reference']['fit_s']:.2f}s"),
                 (f"{setup}: test accuracy core - plain (points)", f"{s['accuracy_gap_points']:+.2f}", "within 0.5",
-                 f"{s['core']['accuracy']:.4f} vs {s['reference']['accuracy']:.4f}"),
-                (f"{setup}: live progress overhead", f"{s['hook_overhead']:+.1%}", "<= 5%", ""),
+                 _mark(abs(s["accuracy_gap_points"]) <= t["accuracy_gap_points"]),
+                 f"{s['core']['accuracy']:.4f} vs {s['reference']['accuracy']:.4f}; per seed "
+                 + " ".join(f"{g:+.2f}" for g in gaps)),
+                (f"{setup}: live progress overhead", f"{s['hook_overhead']:+.1%}", "<= 5%",
+                 _mark(s["hook_overhead"] <= t["hook_overhead"]), "epoch time with the hook and run folder / without"),
             ]
-    app = r["app"]
+    app, cold = r["app"], r["cold_start"]
+    first = statistics.median(app["train_to_first_epoch_shown_seconds"])
+    growth_app = app[f"server_rss_after_{runs}_mb"] - app["server_rss_after_1_mb"]
+    growth_core = r["core_memory"][f"rss_after_{runs}_mb"] - r["core_memory"]["rss_after_1_mb"]
     rows += [
         ("slider rerun (median)", f"{app['slider_rerun_median_seconds']:.3f}s", "< 0.3s",
+         _mark(app["slider_rerun_median_seconds"] < t["slider_rerun_s"]),
          f"TensorFlow in server: {app['tensorflow_imported_by_server']}"),
-        ("Train -> first epoch shown (median)", f"{statistics.median(app['train_to_first_epoch_shown_seconds']):.2f}s", "<= 2s",
-         "+ up to 1s page poll in a browser"),
-        ("cold start: healthy / usable", f"{r['cold_start']['healthy_s']:.1f}s / {r['cold_start'].get('usable_s') or float('nan'):.1f}s", "usable <= 5s", ""),
-        (f"server RSS after 1 -> {runs} runs", f"{app['server_rss_after_1_mb']:.0f} -> {app[f'server_rss_after_{runs}_mb']:.0f} MB", "growth <= 150 MB", ""),
-        (f"core in one process after 1 -> {runs} runs", f"{r['core_memory']['rss_after_1_mb']:.0f} -> {r['core_memory'][f'rss_after_{runs}_mb']:.0f} MB", "growth <= 150 MB", ""),
+        ("Train -> first epoch on the page (median)", f"{first:.2f}s", "<= 2s", _mark(first <= t["first_epoch_s"]),
+         "AppTest, warm spare worker, Train page defaults"),
+    ]
+    if cold.get("usable_s") is not None:
+        in_browser = statistics.median(cold["train_to_first_epoch_in_browser_s"])
+        rows += [
+            ("  the same in Chromium (median of 3)", f"{in_browser:.2f}s", "<= 2s", _mark(in_browser <= t["first_epoch_s"]),
+             "includes the page's 0.5 s poll and the browser's drawing"),
+            ("cold start: healthy / usable / preview drawn",
+             f"{cold['healthy_s']:.1f} / {cold['usable_s']:.1f} / {cold['preview_drawn_s']:.1f}s", "usable <= 5s",
+             _mark(cold["usable_s"] <= t["cold_start_s"]), "usable: controls and an enabled Train button"),
+        ]
+    rows += [
+        (f"server RSS after 1 -> {runs} runs", f"{app['server_rss_after_1_mb']:.0f} -> {app[f'server_rss_after_{runs}_mb']:.0f} MB",
+         "growth <= 150 MB", _mark(growth_app <= t["memory_growth_mb"]), "the Streamlit process (runs train in workers)"),
+        (f"core in one process after 1 -> {runs} runs",
+         f"{r['core_memory']['rss_after_1_mb']:.0f} -> {r['core_memory'][f'rss_after_{runs}_mb']:.0f} MB",
+         "growth <= 150 MB", _mark(growth_core <= t["memory_growth_mb"]), "run_experiment again and again"),
     ]
     if "scale" in r:
         s = r["scale"]
-        rows.append(("Fashion-MNIST 60k: epoch / load / peak RSS", f"{steady(s['epoch_seconds']):.1f}s / {s['load_seconds']:.1f}s / {s['peak_rss_mb']:.0f} MB", "", f"{s['n_train']} training images"))
+        rows.append(("Fashion-MNIST 60k: epoch / load / peak RSS",
+                     f"{steady(s['epoch_seconds']):.1f}s / {s['load_seconds']:.1f}s / {s['peak_rss_mb']:.0f} MB", "", "",
+                     f"{s['n_train']:,} training images, 128-64, batch 32"))
     if "mlp_gflops" in r:
-        rows.append(("MLP training GFLOP/s / matmul ceiling", f"{r['mlp_gflops']:.1f} / {r['ceiling_gflops']:.1f} = {r['mlp_gflops'] / r['ceiling_gflops']:.1%}", "", ""))
+        rows.append(("MLP training GFLOP/s / matmul ceiling",
+                     f"{r['mlp_gflops']:.1f} / {r['ceiling_gflops']:.1f} = {r['mlp_gflops'] / r['ceiling_gflops']:.1%}",
+                     "", "", "MNIST setup, steady epochs"))
     width = max(len(row[0]) for row in rows)
-    for name, value, target, note in rows:
-        print(f"{name:<{width}}  {value:>22}  {target:<16} {note}")
+    for name, value, target, mark, note in rows:
+        print(f"{name:<{width}}  {value:>24}  {target:<16} {mark:<6}  {note}")
 
 
 if __name__ == "__main__":

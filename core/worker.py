@@ -22,7 +22,6 @@ from core.store import RunStore, write_bytes_atomic
 from core.runtime import SMALL_STEP_FLOPS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-NEXT_SPARE_DELAY_SECONDS = 2.0  # about a warm start's first epoch
 
 
 def _spawn(store: RunStore, worker_args: list[str], log_path: Path | None) -> subprocess.Popen:
@@ -74,14 +73,11 @@ class WorkerPool:
                 process = _spawn(self.store, [run_id], self.store.run_path(run_id) / "worker.log")
             self._handed.append(process)
         _record_pid(self.store, run_id, process.pid)
-        # the next spare starts a little later, so its start-up does not slow this run's first epoch
-        timer = threading.Timer(NEXT_SPARE_DELAY_SECONDS, self.warm_up)
-        timer.daemon = True
-        timer.start()
         return run_id
 
     def warm_up(self) -> None:
-        """Start a spare now, so even the first run starts fast."""
+        """Start a spare unless one is alive. Callers do it when no run of theirs trains: a spare's
+        warm-up takes a core for seconds, which would slow a run's epochs."""
         with self._lock:
             if self._spare is None or self._spare.poll() is not None:
                 self._spare = _spawn(self.store, ["--wait"], None)

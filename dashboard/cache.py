@@ -26,9 +26,7 @@ def get_store() -> RunStore:
 @st.cache_resource(show_spinner=False)
 def get_worker_pool(runs_dir: str) -> WorkerPool:
     """One pool per server and runs directory: process handles only, never a model."""
-    pool = WorkerPool(RunStore(runs_dir))
-    pool.warm_up()
-    return pool
+    return WorkerPool(RunStore(runs_dir))
 
 
 FAILURE_SECONDS = 120

@@ -248,7 +248,8 @@ def render_page() -> None:
         render_preview(data, data_config, expanded=not run_id)
     if run_id:
         render_run_area(store, run_id)
-    get_worker_pool(str(store.root))  # a warm worker waits before anyone presses Train; last, so the page draws first
+    if not active:  # a warm worker waits for the next Train; started last, so the page draws first
+        get_worker_pool(str(store.root)).warm_up()
 
 
 def _preview_data_config(dataset: str) -> DataConfig:
