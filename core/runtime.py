@@ -1,6 +1,6 @@
-"""TensorFlow's process-wide set-up: a quiet first import, threads and graph optimizer.
-
-Both must happen before TensorFlow runs its first op, and both hold for the whole process.
+"""TensorFlow's process-wide state: a quiet first import, the thread and graph-optimizer
+settings (both before its first op, for the whole process), and the custom-gradient
+registry that each run must leave as it found it.
 """
 from __future__ import annotations
 
