@@ -10,8 +10,10 @@ preprocessing.json (plain numbers), never unpickled; the model is loaded in Kera
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,8 +26,11 @@ class InputError(ValueError):
     """The input file is not what this model expects."""
 
 
-def read_input(path: str | Path, n_features: int) -> np.ndarray:
-    """Load a CSV (an optional header row is skipped) or .npy file as (samples, features)."""
+def read_input(path: str | Path, n_features: int, image_shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Load a CSV (an optional header row is skipped) or .npy file as (samples, features).
+
+    A .npy may also hold images of the model's image shape; they are flattened.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"input file {path} does not exist")
@@ -38,7 +43,7 @@ def read_input(path: str | Path, n_features: int) -> np.ndarray:
         array = _read_csv(path)
     else:
         raise InputError(f"{path.name}: expected a .csv or .npy file")
-    return check_features(array, n_features, path.name)
+    return check_features(array, n_features, path.name, image_shape)
 
 
 def _read_csv(path: Path) -> np.ndarray:
@@ -71,12 +76,18 @@ def _is_header(row: list[str]) -> bool:
     return True
 
 
-def check_features(array: np.ndarray, n_features: int, name: str = "input") -> np.ndarray:
-    """Flatten per sample and insist on numbers, finite values and the model's feature count."""
+def check_features(array: np.ndarray, n_features: int, name: str = "input",
+                   image_shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Rows of numbers, finite, with the model's feature count (images of its shape are flattened)."""
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise InputError(f"{name}: expected whole or decimal numbers, got {array.dtype}")
     if array.ndim == 0 or array.size == 0:
         raise InputError(f"{name}: no samples found")
+    images = image_shape is not None and array.ndim == 3 and array.shape[1:] == tuple(image_shape)
+    if array.ndim > 2 and not images:
+        pictures = f", or images of {image_shape[0]}x{image_shape[1]}" if image_shape else ""
+        raise InputError(f"{name}: expected one row of {n_features} features per sample{pictures}; "
+                         f"got an array of shape {array.shape}")
     array = array.reshape(1, -1) if array.ndim == 1 else array.reshape(len(array), -1)
     if array.shape[1] != n_features:
         raise InputError(f"{name}: expected {n_features} features per sample, got {array.shape[1]}")
@@ -102,14 +113,40 @@ def invert_preprocessing(spec: dict, features: np.ndarray) -> np.ndarray:
     return np.rint(features / spec["factor"])
 
 
+@contextlib.contextmanager
+def stderr_silenced():
+    """TensorFlow's C++ start-up logs (oneDNN, CUDA) ignore TF_CPP_MIN_LOG_LEVEL: hide fd 2 meanwhile."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow and Keras without the banner; Python errors still surface once stderr is back."""
+    if "keras" in sys.modules:
+        return
+    with stderr_silenced():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # device discovery logs "no CUDA" errors on CPU machines
+        import keras  # noqa: F401
+
+
 def load_bundle(folder: Path = HERE):
-    """The model (safe mode), preprocessing spec and class names stored in folder."""
+    """The model (safe mode), preprocessing spec and model info (class names, image shape) in folder."""
+    import_tensorflow_quietly()
     import keras
 
     spec = json.loads((folder / "preprocessing.json").read_text())
     info = json.loads((folder / "model_info.json").read_text())
     model = keras.saving.load_model(folder / "model.keras", compile=False, safe_mode=True)
-    return model, spec, info["class_names"]
+    return model, spec, info
 
 
 def predict_probabilities(model, spec: dict, raw: np.ndarray, n_classes: int) -> np.ndarray:
@@ -131,9 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("input", help="a .csv or .npy file, one sample per row")
     parser.add_argument("--output", help="write the predictions to this CSV instead of printing them")
     args = parser.parse_args(argv)
-    model, spec, class_names = load_bundle()
+    model, spec, info = load_bundle()
+    class_names = info["class_names"]
     try:
-        raw = read_input(args.input, spec["n_features"])
+        raw = read_input(args.input, spec["n_features"], info.get("image_shape"))
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -51,19 +51,20 @@ def _add_train_parser(commands) -> None:
     data, model, training = DataConfig(), ModelConfig(), TrainingConfig()
     train = commands.add_parser("train", help="train one run and record it in the runs directory")
     train.add_argument("--config", type=Path, help="a config.json (e.g. from a run folder); flags given override it")
-    train.add_argument("--dataset", choices=DATASETS)
+    train.add_argument("--dataset", choices=DATASETS, help=f"(default {data.dataset})")
     train.add_argument("--samples", type=int, dest="n_samples", help=f"synthetic samples (default {data.n_samples})")
     train.add_argument("--features", type=int, dest="n_features", help=f"synthetic features (default {data.n_features})")
     train.add_argument("--informative", type=int, dest="n_informative", help=f"informative features (default {data.n_informative})")
     train.add_argument("--class-sep", type=float, dest="class_sep", help=f"class separation (default {data.class_sep})")
     train.add_argument("--label-noise", type=float, dest="flip_y", help=f"fraction of flipped labels (default {data.flip_y})")
     train.add_argument("--train-size", type=int, dest="train_size", help="use this many training images (image datasets)")
-    train.add_argument("--validation-fraction", type=float, dest="validation_fraction")
+    train.add_argument("--validation-fraction", type=float, dest="validation_fraction",
+                       help=f"share of the training images kept for validation (default {data.validation_fraction})")
     train.add_argument("--data-dir", dest="data_dir", help="folder with the dataset's files (IDX or mnist.npz)")
     train.add_argument("--hidden", type=_hidden_units, dest="hidden_units", help="layer sizes, e.g. 64,32 (default 64,32)")
-    train.add_argument("--activation", choices=ACTIVATIONS)
+    train.add_argument("--activation", choices=ACTIVATIONS, help=f"(default {model.activation})")
     train.add_argument("--dropout", type=float, help=f"dropout rate 0-0.9 (default {model.dropout})")
-    train.add_argument("--optimizer", choices=OPTIMIZERS)
+    train.add_argument("--optimizer", choices=OPTIMIZERS, help=f"(default {training.optimizer})")
     train.add_argument("--learning-rate", type=float, dest="learning_rate", help=f"(default {training.learning_rate})")
     train.add_argument("--batch-size", type=int, dest="batch_size", help=f"(default {training.batch_size})")
     train.add_argument("--epochs", type=int, help=f"(default {training.epochs})")
@@ -182,7 +183,9 @@ def command_runs(args, store: RunStore) -> int:
         elif frame.empty:
             print(f"no runs in {store.root}")
         else:
-            shown = frame.drop(columns=["activation", "batch_size"]).astype(object)
+            shown = frame.drop(columns=["activation", "batch_size"])
+            shown["error"] = shown["error"].str.slice(0, 60)
+            shown = shown.astype(object)
             print(shown.where(shown.notna(), "-").to_string(index=False))
         return 0
     if args.runs_command == "show":
@@ -265,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args, store)
     except TrainscopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a path the user gave cannot be read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -93,6 +93,15 @@ class DataConfig:
         return self.dataset in IMAGE_DATASETS
 
     @property
+    def used_fields(self) -> tuple[str, ...]:
+        """The settings that shape this dataset; the others keep their defaults, unused."""
+        if self.dataset == "synthetic":
+            return ("dataset", "n_samples", "n_features", "n_informative", "class_sep", "flip_y", "seed")
+        if self.dataset == "digits":
+            return ("dataset", "train_size", "seed")
+        return ("dataset", "train_size", "validation_fraction", "data_dir", "seed")
+
+    @property
     def input_dim(self) -> int:
         """Features per sample the model will see, known before loading the data."""
         return {"synthetic": self.n_features, "digits": 64}.get(self.dataset, 28 * 28)
@@ -198,6 +207,6 @@ def check_against_data(config: RunConfig, n_train: int) -> None:
     if config.training.batch_size > n_train:
         raise ConfigError(
             "batch_size",
-            f"batch size {config.training.batch_size} is larger than the training set "
+            f"{config.training.batch_size} is larger than the training set "
             f"({n_train} samples); choose at most {n_train}",
         )

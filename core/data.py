@@ -105,9 +105,7 @@ def _subset(
     if train_size is None or train_size == len(y):
         return x, y
     if train_size > len(y):
-        raise ConfigError(
-            "train_size", f"asks for {train_size:,} samples but the {what} has only {len(y):,}"
-        )
+        raise ConfigError("train_size", f"{train_size:,} asked for, but the {what} has only {len(y):,}")
     x_sub, _, y_sub, _ = _split(x, y, len(y) - train_size, seed)
     return x_sub, y_sub
 
@@ -199,7 +197,8 @@ def _unavailable(spec: _ImageSet, reason: str) -> DataUnavailableError:
         f"pass --data-dir (data_dir in the config) naming a folder with the four IDX files "
         f"(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
         f"t10k-labels-idx1-ubyte, each optionally .gz) or {spec.npz_name}; set the {spec.env_var} "
-        f"environment variable to such a folder; or allow internet access so keras can download it."
+        f"environment variable to such a folder; or allow internet access so keras can download it.",
+        reason=reason,
     )
 
 
@@ -237,12 +236,12 @@ def _download(spec: _ImageSet) -> _Raw:
         import_tensorflow_quietly()
         loader = importlib.import_module(f"keras.datasets.{spec.name}")
     except ImportError:
-        raise _unavailable(spec, "no local files and keras is not installed") from None
+        raise _unavailable(spec, "there are no local files and keras is not installed") from None
     try:
         (x_train, y_train), (x_test, y_test) = loader.load_data()
     except Exception as exc:  # download/cache failures come in many types; all mean "not here"
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise _unavailable(spec, f"no local files and the keras download failed: {reason}") from None
+        raise _unavailable(spec, f"there are no local files and the download failed: {reason}") from None
     return x_train, y_train, x_test, y_test, "downloaded by keras (cached in ~/.keras/datasets)"
 
 
@@ -287,7 +286,7 @@ def _load_images(config: DataConfig) -> Dataset:
     _check_images(x_test, y_test, "test", origin)
     y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
     seed = config.seed
-    x_train, y_train = _subset(x_train, y_train, config.train_size, seed, "official training set")
+    x_train, y_train = _subset(x_train, y_train, config.train_size, seed, f"training set {origin}")
     if len(y_train) < 2:
         raise DataFormatError(f"training images {origin}: {len(y_train)} is too few to split off validation")
     n_val = min(len(y_train) - 1, max(1, round(config.validation_fraction * len(y_train))))

@@ -9,12 +9,19 @@ class ConfigError(TrainscopeError, ValueError):
     """A setting is out of range or contradicts another; names the field(s)."""
 
     def __init__(self, field: str, message: str):
-        self.field = field
+        self.field, self.detail = field, message
         super().__init__(f"{field}: {message}")
 
 
 class DataUnavailableError(TrainscopeError):
-    """The dataset cannot be had here (no network, no local files)."""
+    """The dataset cannot be had here (no network, no local files).
+
+    `reason` is the why alone, for a page that gives its own how-to instead of the CLI's.
+    """
+
+    def __init__(self, message: str, reason: str | None = None):
+        self.reason = reason or message
+        super().__init__(message)
 
 
 class DataFormatError(TrainscopeError, ValueError):

@@ -51,6 +51,7 @@ def run_experiment(
     try:
         dataset = load_dataset(config.data)
         check_against_data(config, len(dataset.y_train))
+        store.set_status(run_id, "running", phase="training")
         model, result, evaluation = _fit_and_evaluate(config, dataset, record_epoch, stop_now)
         _save_results(store, run_id, model, dataset, result, evaluation)
         state = "stopped" if result.stop_requested else "completed"

@@ -12,7 +12,6 @@ import pandas as pd
 
 from core import bundle_predict
 from core.errors import DataFormatError, TrainscopeError
-from core.runtime import import_tensorflow_quietly
 from core.store import RunStore
 
 
@@ -21,20 +20,15 @@ def predict_with_run(store: RunStore, run_id: str, input_path: str | Path) -> pd
     run = store.load_run(run_id)
     if not (run.path / "model.keras").exists():
         raise TrainscopeError(f"run {run_id} has no trained model (status: {run.state})")
-    model, spec, class_names = _load_bundle(run.path)
-    return _predict(model, spec, class_names, input_path)
+    return _predict(*bundle_predict.load_bundle(run.path), input_path)
 
 
-def _load_bundle(folder: Path):
-    import_tensorflow_quietly()
-    return bundle_predict.load_bundle(folder)
-
-
-def _predict(model, spec: dict, class_names: list[str], input_path: str | Path) -> pd.DataFrame:
+def _predict(model, spec: dict, info: dict, input_path: str | Path) -> pd.DataFrame:
     try:
-        raw = bundle_predict.read_input(input_path, spec["n_features"])
+        raw = bundle_predict.read_input(input_path, spec["n_features"], info.get("image_shape"))
     except bundle_predict.InputError as exc:
         raise DataFormatError(str(exc)) from None
+    class_names = info["class_names"]
     probabilities = bundle_predict.predict_probabilities(model, spec, raw, len(class_names))
     return predictions_frame(class_names, probabilities)
 
@@ -78,11 +72,11 @@ def predict_with_bundle(payload: bytes, input_path: str | Path) -> pd.DataFrame:
     with tempfile.TemporaryDirectory() as folder:
         unpack_bundle(payload, Path(folder))
         try:
-            model, spec, class_names = _load_bundle(Path(folder))
+            model, spec, info = bundle_predict.load_bundle(Path(folder))
         except Exception as exc:  # a damaged or foreign model file: say so, in one line
             raise DataFormatError(f"the bundle's model or settings cannot be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
-        check_bundle_parts(model, spec, class_names)
-        return _predict(model, spec, class_names, input_path)
+        check_bundle_parts(model, spec, info)
+        return _predict(model, spec, info, input_path)
 
 
 def _numbers(values, count: int) -> bool:
@@ -108,8 +102,10 @@ def _spec_problem(spec) -> str | None:
     return "preprocessing.json: kind must be standardize or rescale"
 
 
-def check_bundle_parts(model, spec, class_names) -> None:
+def check_bundle_parts(model, spec, info) -> None:
     """An uploaded bundle's JSON is untrusted: its parts must fit each other before anything is predicted."""
+    class_names = info.get("class_names") if isinstance(info, dict) else None
+    image_shape = info.get("image_shape") if isinstance(info, dict) else None
     shapes = (model.input_shape, model.output_shape)
     if not all(isinstance(shape, tuple) and len(shape) == 2 for shape in shapes):
         problem = "the model must take rows of features and give one row of class scores per sample"
@@ -121,5 +117,10 @@ def check_bundle_parts(model, spec, class_names) -> None:
         names_ok = isinstance(class_names, list) and all(isinstance(name, str) for name in class_names)
         if problem is None and not (names_ok and len(class_names) == classes):
             problem = f"model_info.json needs {classes} class names, one per model output"
+        if problem is None and image_shape is not None and not (
+                isinstance(image_shape, list) and len(image_shape) == 2
+                and all(isinstance(side, int) and side > 0 for side in image_shape)
+                and image_shape[0] * image_shape[1] == spec["n_features"]):
+            problem = "model_info.json's image_shape must be [height, width] with one pixel per feature"
     if problem:
         raise DataFormatError(f"the bundle does not fit together: {problem}")

@@ -4,35 +4,11 @@ registry that each run must leave as it found it.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 
+from core.bundle_predict import import_tensorflow_quietly
+
 SMALL_STEP_FLOPS = 1e8  # a training step below this many multiply-adds counts as small
-
-
-@contextlib.contextmanager
-def _stderr_to_devnull():
-    """TensorFlow's C++ start-up logs (oneDNN, CUDA) ignore TF_CPP_MIN_LOG_LEVEL: hide fd 2 meanwhile."""
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow without its banner; Python errors still surface once stderr is back."""
-    if "tensorflow" in sys.modules or "keras" in sys.modules:  # keras imports TensorFlow first
-        return
-    with _stderr_to_devnull():
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()  # device discovery logs "no CUDA" errors on CPU machines
 
 
 def configure_tensorflow(step_flops: float) -> None:

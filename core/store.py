@@ -31,8 +31,9 @@ HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "sec
 LIST_COLUMNS = [
     "run_id", "created", "dataset", "layers", "dropout", "activation", "optimizer", "learning_rate",
     "batch_size", "epochs_planned", "epochs_run", "best_epoch", "test_accuracy", "test_loss",
-    "macro_f1", "status", "problem",
+    "macro_f1", "status", "problem", "error",
 ]
+WHOLE_NUMBER_COLUMNS = ("batch_size", "epochs_planned", "epochs_run", "best_epoch")
 
 
 class StoreError(TrainscopeError):
@@ -254,10 +255,11 @@ class RunStore:
 
         frame = pd.DataFrame(rows, columns=LIST_COLUMNS)
         frame["created"] = pd.to_datetime(frame["created"], format="%Y%m%d-%H%M%S", errors="coerce")
-        return frame
+        return frame.astype({column: "Int64" for column in WHOLE_NUMBER_COLUMNS})
 
     def _summary_row(self, run: Run) -> dict:
-        row = {"run_id": run.run_id, "created": run.run_id[:15], "status": run.state, "problem": run.problem}
+        row = {"run_id": run.run_id, "created": run.run_id[:15], "status": run.state, "problem": run.problem,
+               "error": run.status.get("error")}
         row["epochs_run"] = len(run.history)
         if run.config:
             data, model, training = run.config.data, run.config.model, run.config.training

@@ -1,5 +1,10 @@
-"""Plain-language sentences about a finished run, for people who do not program."""
+"""Plain-language sentences about a run, for people who do not program."""
 from __future__ import annotations
+
+from core.config import RunConfig
+from core.data import DATASET_LABELS
+
+SPLIT_NOTE = "split 70/15/15"  # synthetic and digits: train / validation / test
 
 
 def training_story(metrics: dict, early_stopping: bool, patience: int) -> str:
@@ -27,3 +32,35 @@ def accuracy_story(metrics: dict) -> str:
     wrong = metrics.get("n_misclassified", 0)
     return (f"On {tested:,} test samples it never saw during training, the model was right "
             f"{metrics['test_accuracy']:.1%} of the time ({tested - wrong:,} right, {wrong:,} wrong).")
+
+
+def data_line(config: RunConfig) -> str:
+    """The data settings that matter for this dataset, in one line."""
+    data = config.data
+    if data.dataset == "synthetic":
+        return (f"{data.n_samples:,} samples, {data.n_features} features ({data.n_informative} useful), "
+                f"class separation {data.class_sep:g}, label noise {data.flip_y:.0%}, data seed {data.seed}, {SPLIT_NOTE}")
+    if data.dataset == "digits":
+        return f"data seed {data.seed}, {SPLIT_NOTE}"
+    images = f"{data.train_size:,}" if data.train_size else "all"
+    return f"{images} training images, {data.validation_fraction:.0%} of them for validation, data seed {data.seed}"
+
+
+def settings_line(config: RunConfig) -> str:
+    """What a run trains, in one line: data, model and training settings."""
+    model, training = config.model, config.training
+    stopping = f"early stopping after {training.patience}" if training.early_stopping else "no early stopping"
+    return (f"{DATASET_LABELS[config.data.dataset]}: {data_line(config)} · layers {'-'.join(map(str, model.hidden_units))}, "
+            f"{model.activation}, dropout {model.dropout:g} · {training.optimizer}, learning rate "
+            f"{training.learning_rate:g}, batch {training.batch_size} · up to {training.epochs} epochs, {stopping}, "
+            f"seed {training.seed}")
+
+
+def duration_words(seconds: float) -> str:
+    """e.g. '40 s', '12 min', '2 h 53 min'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min"

@@ -129,8 +129,9 @@ def history_figure(
     """Training and validation curve of one run, epoch by epoch (live or finished).
 
     Marks the best epoch (saying whether its weights were kept) and, if later, where
-    training stopped; with
-    `epochs_planned` the x axis is fixed so a live curve grows without rescaling.
+    training stopped; with `epochs_planned` the x axis is fixed so a live curve grows
+    without rescaling. The marks' labels go where the curves are not: at the top for loss
+    (low by then), at the bottom for accuracy (high by then).
     """
     _check_metric(metric)
     better = "lower" if metric == "loss" else "higher"
@@ -144,7 +145,7 @@ def history_figure(
             continue
         fig.add_trace(go.Scatter(
             x=epochs, y=values, name=name, mode="lines+markers",
-            line=dict(color=color, width=2.5), marker=dict(color=color, size=7),
+            line=dict(color=color, width=2.5), marker=dict(color=color, size=7), cliponaxis=False,
             hovertemplate=f"epoch %{{x:d}}<br>{name} {metric} %{{y:{value_format}}}<extra></extra>",
         ))
     if len(frame) == 0:
@@ -152,17 +153,18 @@ def history_figure(
     elif not fig.data:
         _note(fig, f"no {metric} was recorded for this run")
     best, stopped = _number(best_epoch), _number(stopped_epoch)
+    side, row = ("top", -20) if metric == "loss" else ("bottom", 20)
     if best is not None:
         fig.add_vline(
             x=best, line=dict(color=BEST_COLOR, dash="dash", width=2),
-            annotation_text=f"best epoch {best:g}{' (kept)' if best_kept else ''}", annotation_position="top left",
+            annotation_text=f"best epoch {best:g}{' (kept)' if best_kept else ''}", annotation_position=f"{side} left",
             annotation_font_color=BEST_COLOR, annotation_bgcolor="rgba(255,255,255,0.8)",
         )
     if stopped is not None and stopped != best:
         fig.add_vline(
             x=stopped, line=dict(color=STOP_COLOR, dash="dot", width=2),
-            # left of the line and one row down: it is usually the last epoch, right of it is off the plot
-            annotation_text=f"stopped at {stopped:g}", annotation_position="top left", annotation_yshift=-20,
+            # left of the line and one row further in: it is usually the last epoch, right of it is off the plot
+            annotation_text=f"stopped at {stopped:g}", annotation_position=f"{side} left", annotation_yshift=row,
             annotation_font_color=STOP_COLOR, annotation_bgcolor="rgba(255,255,255,0.8)",
         )
     marked = (_number(epochs.max()) if len(epochs) else None, best, stopped, _number(epochs_planned))

@@ -38,6 +38,7 @@ RUNS_PENDING_DELETE = "runs.pending_delete"  # run id waiting for the "Yes, dele
 RUNS_TABLE_IDS = "runs.table_ids"  # run ids in table row order at the last render
 RUNS_NOTICE = "runs.notice"  # (kind, text) left by a button callback for the next render
 RUNS_REFRESH = "runs.refresh"
+RUNS_STOP = "runs.stop"
 
 # Compare page
 COMPARE_RUNS = "compare.runs"

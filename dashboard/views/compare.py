@@ -9,9 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.config import DataConfig
 from core.errors import TrainscopeError
 from core.store import Run, RunStore
+from core.summary import data_line
 from dashboard import charts, state
 from dashboard.cache import get_store
 from dashboard.views.results import list_runs_or_message, plain
@@ -87,22 +87,11 @@ def column_names(runs: list[Run]) -> list[str]:
     return [stamp if stamps.count(stamp) == 1 else run.run_id for stamp, run in zip(stamps, runs)]
 
 
-def data_options(data: DataConfig) -> str:
-    """The data settings that matter for this dataset, in one line."""
-    common = f"data seed {data.seed}, {data.validation_fraction:.0%} for validation"
-    if data.dataset == "synthetic":
-        return (f"{data.n_samples} samples, {data.n_features} features ({data.n_informative} informative), "
-                f"class separation {data.class_sep:g}, label noise {data.flip_y:.0%}, {common}")
-    if data.is_image:
-        return f"{data.train_size or 'all'} training images, {common}"
-    return common
-
-
 def settings_of(run: Run) -> dict[str, str]:
     """Every setting as display text, so runs compare cell by cell."""
     data, model, training = run.config.data, run.config.model, run.config.training
     return {
-        "Dataset": data.dataset, "Data options": data_options(data),
+        "Dataset": data.dataset, "Data options": data_line(run.config),
         "Layers": "-".join(map(str, model.hidden_units)), "Activation": model.activation,
         "Dropout": f"{model.dropout:g}", "Optimizer": training.optimizer,
         "Learning rate": f"{training.learning_rate:g}", "Batch size": str(training.batch_size),

@@ -1,6 +1,7 @@
 """Predict page: use a trained model on new samples, from this server's runs or an uploaded bundle."""
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -26,6 +27,13 @@ def _upload(label: str, types: list[str], key: str, help: str):
         st.error(f"{plain(upload.name)} is {upload.size / 2**20:.1f} MB; files up to {limit_mb} MB are accepted.")
         return None
     return upload
+
+
+def upload_name(name: str) -> str:
+    """The uploaded file's own name, reduced to safe characters (its suffix says how to read it)."""
+    path = Path(name)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", path.stem).strip("._")[:80] or "samples"
+    return stem + path.suffix.lower()
 
 
 def _pick_run(store) -> str | None:
@@ -58,7 +66,7 @@ def render_page() -> None:
     if not samples or not (run_id or bundle):
         return
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"samples{Path(samples.name).suffix.lower()}"
+        path = Path(folder) / upload_name(samples.name)  # messages then name the user's file
         path.write_bytes(samples.getvalue())
         try:
             with st.spinner("Predicting..."):
@@ -67,7 +75,10 @@ def render_page() -> None:
             st.error(f"Cannot predict: {plain(exc, 400)}")
             return
     st.subheader(f"{len(frame):,} predictions")
-    st.dataframe(frame, key=state.PREDICT_TABLE, width="stretch")
+    probabilities = {column: st.column_config.NumberColumn(column, format="%.3f", width="small",
+                                                           help="How likely the model thinks this class is (0 to 1).")
+                     for column in frame.columns if column.startswith("p(")}
+    st.dataframe(frame, key=state.PREDICT_TABLE, width="stretch", column_config=probabilities)
     st.download_button("Predictions (.csv)", frame.to_csv(index_label="sample").encode(), "predictions.csv", "text/csv",
                        key=state.PREDICT_DOWNLOAD, on_click="ignore", icon=":material/download:")
 

@@ -23,7 +23,8 @@ FAILED_HINT = "Nothing was saved for this run except its settings and the epochs
 def plain(text: object, limit: int = 200) -> str:
     """Text from disk or the URL made safe for st.* markdown: no links, images or colours."""
     text = str(text)
-    text = text if len(text) <= limit else text[:limit] + "…"
+    if len(text) > limit:  # cut between words, not inside one
+        text = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + " …"
     return re.sub(r"([\\`*_{}\[\]()<>#+!|~$:])", r"\\\1", text)
 
 
@@ -41,7 +42,7 @@ def render_status(run: Run) -> None:
     if run.problem:
         st.warning(f"This run's folder is damaged and cannot be shown in full: {plain(run.problem)}.")
     elif run.state == "failed":
-        st.error(f"Training failed: {plain(run.status.get('error') or 'unknown reason', 400)}. {FAILED_HINT}")
+        st.error(f"Training failed: {plain(run.status.get('error') or 'unknown reason', 1000)}. {FAILED_HINT}")
     elif run.state == "interrupted":
         st.warning(f"Training was interrupted after {len(run.history)} epochs (the training process ended). "
                    f"{FAILED_HINT}")
@@ -98,7 +99,7 @@ def _render_details(run: Run, key: str) -> None:
         figure = charts.confusion_matrix_figure(np.array(metrics["confusion_matrix"]), names, normalize=normalize)
         st.plotly_chart(figure, key=f"{key}.confusion", width="stretch")
     with tabs[1]:
-        st.dataframe(_report_frame(metrics["report"]), hide_index=True, width="stretch")
+        st.dataframe(_report_frame(metrics["report"]), hide_index=True, width="stretch", height="content")
         st.caption("Precision: of the samples predicted as this class, how many were right. Recall: of the samples "
                    "of this class, how many were found. F1 balances the two. Support: samples in the test set.")
     with tabs[2]:
@@ -115,7 +116,8 @@ def _render_mistakes(run: Run, names: list[str], key: str) -> None:
     if not len(images):
         st.success("The model got every test image right.")
         return
-    titles = [f"{names[t]} → {names[p]} ({c:.0%})" for t, p, c in zip(y_true, y_pred, confidence)]
+    # two lines, so that long class names (Fashion-MNIST's "Ankle boot") fit above one image
+    titles = [f"{names[t]} →<br>{names[p]} ({c:.0%})" for t, p, c in zip(y_true, y_pred, confidence)]
     st.caption(f"Test images the model got wrong (first {len(images)} of {run.metrics['n_misclassified']}): "
                "true label → predicted label (how sure the model was).")
     st.plotly_chart(charts.image_grid_figure(images, titles), key=f"{key}.mistakes", width="stretch")

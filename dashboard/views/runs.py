@@ -161,10 +161,12 @@ def render_table(frame: pd.DataFrame) -> None:
 
 
 def _settings_frame(run: Run) -> pd.DataFrame:
-    """Every setting of the run as (part, setting, value) rows."""
-    rows = []
+    """Every setting that applies to the run as (part, setting, value) rows."""
+    rows, used = [], set(run.config.data.used_fields)
     for part, values in run.config.to_dict().items():
         for name, value in values.items():
+            if part == "data" and name not in used:
+                continue
             if isinstance(value, list):
                 value = "-".join(map(str, value))
             shown = "not set" if value is None else ("on" if value is True else "off" if value is False else value)
@@ -185,12 +187,28 @@ def render_settings(run: Run) -> None:
                              key=f"runs.settings.{part}")
 
 
+def _stop(run_id: str) -> None:
+    try:
+        get_store().request_stop(run_id)
+    except RunNotFoundError:
+        _notice("warning", f"Run {run_id} was deleted meanwhile.")
+        return
+    _notice("info", f"Run {run_id} will stop after its current epoch and keep its best weights.")
+
+
 def render_still_training(run: Run) -> None:
-    """A live view is the Train page's job; here a plain count and a Refresh button."""
+    """A live view is the Train page's job; here a plain count, Refresh and Stop."""
     planned = run.status.get("epochs_planned") or "?"
     st.info(f"This run is still training ({run.state}): {len(run.history)} of {planned} epochs so far. "
-            "The Train page shows it live; here, refresh to see new epochs.", icon=":material/hourglass_top:")
-    st.button("Refresh", key=state.RUNS_REFRESH, icon=":material/refresh:", help="Read the run folder again.")
+            "The Train page shows it live; here, refresh to see new epochs. A run can be deleted once it "
+            "has stopped.", icon=":material/hourglass_top:")
+    row = st.container(horizontal=True)
+    row.button("Refresh", key=state.RUNS_REFRESH, icon=":material/refresh:", help="Read the run folder again.")
+    if get_store().stop_requested(run.run_id):
+        row.caption("Stopping after the current epoch.")
+    else:
+        row.button("Stop this run", key=state.RUNS_STOP, icon=":material/stop_circle:", on_click=_stop,
+                   args=(run.run_id,), help="End training after the current epoch and keep the best weights so far.")
 
 
 def render_run(store: RunStore, run: Run) -> None:
@@ -203,7 +221,8 @@ def render_run(store: RunStore, run: Run) -> None:
         render_still_training(run)
     render_settings(run)
     render_run_results(store, run, key=f"runs.{run.run_id}")
-    render_delete(run)
+    if not run.is_active:
+        render_delete(run)
 
 
 def render_notice() -> None:

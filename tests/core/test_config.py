@@ -56,7 +56,7 @@ def test_unknown_keys_and_bad_json_are_named():
 
 def test_batch_larger_than_training_set_is_refused():
     check_against_data(RunConfig(training=TrainingConfig(batch_size=70)), n_train=70)
-    with pytest.raises(ConfigError, match="batch_size: batch size 71 is larger than the training set"):
+    with pytest.raises(ConfigError, match="batch_size: 71 is larger than the training set"):
         check_against_data(RunConfig(training=TrainingConfig(batch_size=71)), n_train=70)
 
 

@@ -184,3 +184,19 @@ def test_full_disk_is_refused_before_training_and_saved_runs_stay(tmp_path, monk
     with pytest.raises(StoreError, match="cannot save runs in .*No space left on device"):
         store.create_run(tiny_config())
     assert store.run_ids() == [saved] and store.load_run(saved).config == tiny_config()
+
+
+def test_predict_takes_rows_or_images_of_the_models_shape_only(finished_run, tmp_path):
+    store, run_id, _ = finished_run
+    cube = tmp_path / "cube.npy"
+    np.save(cube, np.zeros((2, 3, 2)))  # 6 numbers per sample, but not rows: refused, not guessed
+    with pytest.raises(DataFormatError, match=r"expected one row of 6 features per sample; got an array of shape \(2, 3, 2\)"):
+        predict_with_run(store, run_id, cube)
+    from core.config import DataConfig, ModelConfig, RunConfig, TrainingConfig
+    from core.experiment import run_experiment
+
+    digits = run_experiment(RunConfig(DataConfig(dataset="digits"), ModelConfig(hidden_units=(8,)),
+                                      TrainingConfig(batch_size=64, epochs=1)), RunStore(tmp_path / "runs"))["run_id"]
+    images = tmp_path / "images.npy"
+    np.save(images, np.full((3, 8, 8), 16))
+    assert len(predict_with_run(RunStore(tmp_path / "runs"), digits, images)) == 3

@@ -23,3 +23,9 @@ def test_stories_for_stop_request_no_early_stopping_and_full_runs():
 def test_accuracy_story_counts_right_and_wrong():
     text = accuracy_story({"sizes": {"test": 150}, "n_misclassified": 15, "test_accuracy": 0.9})
     assert "150 test samples" in text and "90.0%" in text and "135 right, 15 wrong" in text
+
+
+def test_durations_in_words():
+    from core.summary import duration_words
+
+    assert [duration_words(s) for s in (4.2, 89, 600, 10388)] == ["4 s", "89 s", "10 min", "2 h 53 min"]

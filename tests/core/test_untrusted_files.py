@@ -100,7 +100,7 @@ def test_a_damaged_member_is_refused_in_one_line(finished_run, tmp_path):
     ({"preprocessing.json": b'{"kind": "shell", "n_features": 6}'}, "kind must be standardize or rescale"),
     ({"preprocessing.json": b'[1, 2]'}, "must be a JSON object"),
     ({"model_info.json": b'{"class_names": ["only one"]}'}, "needs 2 class names"),
-    ({"model_info.json": b'{"no": "names"}'}, "cannot be loaded"),
+    ({"model_info.json": b'{"no": "names"}'}, "needs 2 class names"),
 ])
 def test_bundle_parts_that_do_not_fit_are_refused(finished_run, tmp_path, replace, words):
     with pytest.raises(DataFormatError, match=words):

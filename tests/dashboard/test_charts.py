@@ -484,3 +484,10 @@ def test_the_stop_label_stays_inside_the_plot_and_clear_of_the_best_label():
     best, stop = (next(a for a in fig.layout.annotations if a.text.startswith(w)) for w in ("best", "stopped"))
     assert stop.xanchor == "right"  # the label ends at the line, which is the right edge of the plot
     assert stop.yshift != best.yshift  # two rows: the labels cannot overlap
+
+
+def test_mark_labels_sit_where_the_curves_are_not():
+    """Loss is low by the best epoch, accuracy high: labels at the top for loss, bottom for accuracy."""
+    for metric, anchor in (("loss", "top"), ("accuracy", "bottom")):
+        fig = charts.history_figure(make_history(19), metric, best_epoch=13, stopped_epoch=19)
+        assert {a.yanchor for a in fig.layout.annotations} == {anchor}, metric

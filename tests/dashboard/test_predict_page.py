@@ -81,7 +81,7 @@ def test_bad_samples_give_one_clear_message(monkeypatch, finished_run, name, pay
     at = open_predict(monkeypatch, store.root)
     upload(at, state.PREDICT_INPUT, name, payload)
     assert not at.exception
-    assert at.error[0].value.startswith("Cannot predict:") and words in at.error[0].value
+    assert at.error[0].value.startswith(f"Cannot predict: {name}") and words in at.error[0].value
     assert not at.dataframe
 
 

@@ -164,17 +164,27 @@ def test_invalid_query_param_shows_an_error(monkeypatch, runs, bad):
     assert not at.metric and "run" not in at.query_params and selected_rows(at) == []
 
 
-def test_run_still_training_says_so_and_refuses_delete(monkeypatch, runs_copy):
+def test_run_still_training_offers_stop_not_delete(monkeypatch, runs_copy):
     root, ids = runs_copy
     at = open_page(monkeypatch, root, RUNS_PAGE, ids["queued"])
     assert "still training" in texts(at.info)
     at.button(key=state.RUNS_REFRESH).click().run()
     assert not at.exception and "still training" in texts(at.info)
+    assert not [b for b in at.button if b.key == state.RUNS_DELETE]
+    at.button(key=state.RUNS_STOP).click().run()
+    assert not at.exception and "will stop after its current epoch" in texts(at.info)
+    assert RunStore(root).stop_requested(ids["queued"]) and (root / ids["queued"]).is_dir()
+
+
+def test_a_run_that_started_training_after_the_page_was_drawn_is_not_deleted(monkeypatch, runs_copy):
+    root, ids = runs_copy
+    at = open_page(monkeypatch, root, RUNS_PAGE, ids["a"])
     at.button(key=state.RUNS_DELETE).click().run()
+    RunStore(root).set_status(ids["a"], "running")  # e.g. retrained into the same folder meanwhile
     at.button(key=state.RUNS_CONFIRM).click().run()
     assert not at.exception
     assert "not deleted" in texts(at.error) and "still training" in texts(at.error)
-    assert (root / ids["queued"]).is_dir()
+    assert (root / ids["a"]).is_dir()
 
 
 def test_delete_asks_for_confirmation_then_removes_the_folder(monkeypatch, runs_copy):

@@ -113,7 +113,7 @@ def test_settings_that_cannot_work_give_a_message_and_no_run(runs_dir):
     at.select_slider(key=state.TRAIN_BATCH).set_value(1024).run()
     at.button(key=state.TRAIN_BUTTON).click().run()
     assert not at.exception
-    assert "batch_size" in at.error[0].value and "larger than the training set" in at.error[0].value
+    assert at.error[0].value.startswith("Cannot start training. Batch size: 1024 is larger than the training set")
     assert not runs_dir.exists() or not list(runs_dir.iterdir())
 
 
@@ -183,7 +183,7 @@ def test_unwritable_runs_dir_is_refused_before_training(tmp_path, monkeypatch):
     at = open_app()
     at.button(key=state.TRAIN_BUTTON).click().run()
     assert not at.exception
-    assert at.error[0].value.startswith("Cannot start training: cannot save runs in")
+    assert at.error[0].value.startswith("Cannot start training. Cannot save runs in")
     assert blocker.read_text() == "runs cannot live under a file"
 
 
@@ -192,4 +192,52 @@ def test_run_id_from_the_url_cannot_leave_the_runs_dir(runs_dir):
     at.query_params["run"] = "../../etc"
     at.run()
     assert not at.exception
-    assert any("no longer exists" in info.value for info in at.info)
+    assert any("The link does not name a run" in info.value for info in at.info)
+    assert "run" not in at.query_params
+
+
+def test_a_run_opened_from_a_link_shows_its_own_settings_in_the_controls(runs_dir):
+    from core.config import DataConfig, ModelConfig, RunConfig, TrainingConfig
+    from core.experiment import run_experiment
+
+    config = RunConfig(DataConfig(dataset="digits"), ModelConfig(hidden_units=(24, 12), dropout=0.1),
+                       TrainingConfig(batch_size=32, epochs=2, learning_rate=0.003, seed=7))
+    run_id = run_experiment(config, RunStore(runs_dir))["run_id"]
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["run"] = run_id
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key=state.TRAIN_DATASET).value == "digits"
+    assert [at.slider(key=state.TRAIN_UNITS.format(i)).value for i in range(2)] == [24, 12]
+    assert at.slider(key=state.TRAIN_DROPOUT).value == 0.1 and at.slider(key=state.TRAIN_SEED).value == 7
+    assert at.select_slider(key=state.TRAIN_LEARNING_RATE).value == 0.003
+    assert at.slider(key=state.TRAIN_EPOCHS).value == 2
+    assert any(c.value.startswith("Digits 8x8 (scikit-learn): data seed 42, split 70/15/15 · layers 24-12")
+               for c in at.caption)
+
+
+def test_the_link_keeps_the_run_after_a_page_switch(runs_dir):
+    at = open_app()
+    make_tiny(at)
+    at.button(key=state.TRAIN_BUTTON).click().run()
+    run_id = wait_until_finished(at, runs_dir)
+    at.query_params.pop("run", None)  # what st.navigation does on a page switch
+    at.switch_page("views/runs.py").run()
+    at.switch_page("views/train.py").run()
+    assert at.query_params["run"] == run_id  # so a refresh now still finds the run
+
+
+@pytest.mark.parametrize("phase, words", [(None, "Starting: loading the data and TensorFlow ("),
+                                          ("training", "Training the first of 50 epochs: ")])
+def test_before_the_first_epoch_the_progress_says_what_is_happening(runs_dir, phase, words):
+    from core.config import RunConfig
+
+    store = RunStore(runs_dir)
+    run_id = store.create_run(RunConfig())  # queued, and no worker will take it
+    store.set_status(run_id, "running", started="2026-01-01T00:00:00+00:00", **({"phase": phase} if phase else {}))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["run"] = run_id
+    at.run()
+    assert not at.exception
+    text = at.get("progress")[0].proto.text
+    assert text.startswith(words) and (" h " in text)  # a clock in hours, minutes: the run is that old
