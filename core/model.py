@@ -27,6 +27,7 @@ def build_model(model_config: ModelConfig, training_config: TrainingConfig, inpu
         steps_per_execution=STEPS_PER_EXECUTION,
         jit_compile=False,
     )
+    model.optimizer.build(model.trainable_variables)  # eagerly: inside the first traced step it costs more
     return model
 
 

@@ -183,6 +183,10 @@ class RunStore:
     def stop_requested(self, run_id: str) -> bool:
         return (self.root / run_id / "STOP").exists()
 
+    def has_epochs(self, run_id: str) -> bool:
+        """Cheap enough to ask many times a second, unlike reading the history."""
+        return (self.root / run_id / "history.jsonl").exists()
+
     def delete_run(self, run_id: str) -> None:
         run = self.load_run(run_id)
         if run.is_active:

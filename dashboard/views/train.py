@@ -1,9 +1,10 @@
 """Train page (landing): pick data, set the knobs, press Train, watch it learn, read the results."""
 from __future__ import annotations
 
-import streamlit as st
-
+import time
 from datetime import datetime, timezone
+
+import streamlit as st
 
 from core.config import DataConfig, check_against_data
 from core.data import DATASET_LABELS, Dataset, describe_dataset
@@ -19,6 +20,7 @@ from dashboard.controls import (
 from dashboard.views.results import render_curves, render_run_results
 
 POLL_SECONDS = 0.5
+FIRST_EPOCH_WAIT_SECONDS = 0.4  # below POLL_SECONDS, so the timer's next redraw is not held up
 PROVIDE_DATA_HINT = ("To use it here, put the four MNIST IDX files (or keras' mnist.npz) in a folder and start "
                      "the app with MNIST_DIR=/that/folder (FASHION_MNIST_DIR for Fashion-MNIST), or run it "
                      "on a machine with internet access. The other datasets work offline.")
@@ -79,6 +81,8 @@ def render_live(run_id: str) -> None:
     store = get_store()
     try:
         run = store.load_run(run_id)
+        if run.is_active and not len(run.history) and wait_for_first_epoch(store, run_id):
+            run = store.load_run(run_id)
     except RunNotFoundError:
         st.warning("This run was deleted.")
         return
@@ -94,6 +98,17 @@ def render_live(run_id: str) -> None:
         st.rerun(scope="fragment")
     if done:  # no empty charts while the worker starts: the browser's time goes to nothing else
         render_curves(run, key=f"live.{run_id}", live=True)
+
+
+def wait_for_first_epoch(store, run_id: str) -> bool:
+    """Watch for the first epoch for most of a poll interval, so it shows as soon as it is
+    written rather than up to POLL_SECONDS later; only before it, when nothing else changes."""
+    deadline = time.monotonic() + FIRST_EPOCH_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if store.has_epochs(run_id):
+            return True
+        time.sleep(0.03)
+    return False
 
 
 def progress_text(run, done: int, planned: int) -> str:

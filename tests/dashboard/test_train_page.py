@@ -241,3 +241,29 @@ def test_before_the_first_epoch_the_progress_says_what_is_happening(runs_dir, ph
     assert not at.exception
     text = at.get("progress")[0].proto.text
     assert text.startswith(words) and (" h " in text)  # a clock in hours, minutes: the run is that old
+
+
+def test_a_first_epoch_written_while_the_page_draws_shows_at_once(runs_dir, monkeypatch):
+    """Before the first epoch the live view watches for it, rather than showing it a poll later."""
+    import threading
+
+    from core.config import RunConfig
+
+    store = RunStore(runs_dir)
+    run_id = store.create_run(RunConfig())
+    store.set_status(run_id, "running", started="2026-01-01T00:00:00+00:00", phase="training")
+    row = {"epoch": 1, "loss": 0.6, "accuracy": 0.7, "val_loss": 0.65, "val_accuracy": 0.68, "seconds": 0.8}
+    has_epochs, timer = RunStore.has_epochs, threading.Timer(0.1, store.append_epoch, (run_id, row))
+
+    def epoch_written_once_the_page_looks(self, run_id):
+        if not timer.is_alive() and not timer.finished.is_set():
+            timer.start()  # the epoch lands while the page is already drawing
+        return has_epochs(self, run_id)
+
+    monkeypatch.setattr(RunStore, "has_epochs", epoch_written_once_the_page_looks)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["run"] = run_id
+    at.run()
+    assert not at.exception
+    assert timer.finished.is_set()
+    assert at.get("progress")[0].proto.text.startswith("Epoch 1 of 50")
