@@ -24,6 +24,7 @@ TRAIN_SEED = "train.seed"
 TRAIN_BUTTON = "train.start"
 TRAIN_STOP = "train.stop"
 TRAIN_ERROR = "train.error"  # why the last Train click started nothing, shown once
+TRAIN_UNLOADABLE = "train.unloadable"  # the data settings whose data this session could not load
 
 # Results (shared by Train and Runs); prefixed by the caller
 RESULTS_NORMALIZE = "{}.normalize"

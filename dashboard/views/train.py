@@ -182,14 +182,19 @@ def render_page() -> None:
     st.title("Train a neural network")
     data_config = _preview_data_config(dataset)
     st.caption(describe_dataset(data_config.dataset))
-    data = load_for_preview(data_config)
+    unloadable = st.session_state.get(state.TRAIN_UNLOADABLE) == data_config
     st.button("Train", type="primary", key=state.TRAIN_BUTTON, icon=":material/play_arrow:", on_click=start_run,
-              disabled=active or data is None,
+              disabled=active or unloadable,
               help="Start training with the settings on the left. Moving a slider never retrains by itself.")
-    if error := st.session_state.pop(state.TRAIN_ERROR, None):
+    if error := st.session_state.get(state.TRAIN_ERROR):
         st.error(error)
     if active:
         st.caption("A run is training; stop it or wait for it to finish before starting another.")
+    data = load_for_preview(data_config)  # after the button: a first load (seconds) must not hold it back
+    if (data is None) != unloadable:  # the button went by the last load of these settings: correct it
+        st.session_state[state.TRAIN_UNLOADABLE] = data_config if data is None else None
+        st.rerun()
+    st.session_state.pop(state.TRAIN_ERROR, None)  # shown once, by a drawing that was not cut short
     if data is not None:  # folded away while a run is shown: the run matters most then
         render_preview(data, data_config, expanded=run is None)
     if run_id:
